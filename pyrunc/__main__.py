@@ -1,0 +1,5 @@
+import sys
+
+from pyrunc.cli import main
+
+sys.exit(main())

@@ -1,0 +1,351 @@
+"""Reading a bundle: config.json, validated against spec/config-schema.json,
+turned into plain typed objects. This is the only module that knows the field
+names of config.json; everything below it takes these objects or plain values.
+"""
+from __future__ import annotations
+
+import os
+
+from . import jsonio
+from .cgroups.devices import Rule as DeviceRule
+from .errors import ConfigError
+
+SPEC_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "spec")
+_PACKAGED_SPEC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "spec")
+
+NAMESPACE_TYPES = ("pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time")
+HOOK_KINDS = ("prestart", "createRuntime", "createContainer", "startContainer",
+              "poststart", "poststop")
+
+# Fields the schema accepts that this version cannot apply yet. The spec says a
+# runtime MUST generate an error for what it cannot apply (runtime.md#runtimeCreate),
+# so these are refused by name rather than ignored.
+_NOT_YET = (
+    "process.apparmorProfile", "process.selinuxLabel", "process.scheduler",
+    "process.ioPriority", "process.execCPUAffinity", "linux.seccomp", "linux.intelRdt",
+    "linux.personality", "linux.memoryPolicy", "linux.netDevices", "linux.mountLabel",
+    "linux.resources.memory", "linux.resources.cpu", "linux.resources.pids",
+    "linux.resources.blockIO", "linux.resources.hugepageLimits", "linux.resources.network",
+    "linux.resources.rdma", "linux.resources.unified",
+)
+
+
+class IDMap:
+    __slots__ = ("container_id", "host_id", "size")
+
+    def __init__(self, container_id: int, host_id: int, size: int) -> None:
+        self.container_id = container_id
+        self.host_id = host_id
+        self.size = size
+
+    def line(self) -> str:
+        return f"{self.container_id} {self.host_id} {self.size}\n"
+
+
+class Mount:
+    __slots__ = ("destination", "source", "type", "options", "uid_mappings", "gid_mappings")
+
+    def __init__(self, destination: str, source: str, type: str, options: list[str],
+                 uid_mappings: list[IDMap] = (), gid_mappings: list[IDMap] = ()) -> None:
+        self.destination = destination
+        self.source = source
+        self.type = type
+        self.options = options
+        self.uid_mappings = list(uid_mappings)
+        self.gid_mappings = list(gid_mappings)
+
+    @property
+    def is_bind(self) -> bool:
+        return "bind" in self.options or "rbind" in self.options
+
+
+class Namespace:
+    __slots__ = ("type", "path")
+
+    def __init__(self, type: str, path: str = "") -> None:
+        self.type = type
+        self.path = path
+
+
+class User:
+    __slots__ = ("uid", "gid", "umask", "additional_gids")
+
+    def __init__(self, uid: int = 0, gid: int = 0, umask: int | None = None,
+                 additional_gids: list[int] = ()) -> None:
+        self.uid = uid
+        self.gid = gid
+        self.umask = umask
+        self.additional_gids = list(additional_gids)
+
+
+class Rlimit:
+    __slots__ = ("type", "soft", "hard")
+
+    def __init__(self, type: str, soft: int, hard: int) -> None:
+        self.type = type
+        self.soft = soft
+        self.hard = hard
+
+
+class Capabilities:
+    __slots__ = ("bounding", "effective", "inheritable", "permitted", "ambient")
+
+    def __init__(self, raw: dict) -> None:
+        self.bounding: list[str] = list(raw.get("bounding") or [])
+        self.effective: list[str] = list(raw.get("effective") or [])
+        self.inheritable: list[str] = list(raw.get("inheritable") or [])
+        self.permitted: list[str] = list(raw.get("permitted") or [])
+        self.ambient: list[str] = list(raw.get("ambient") or [])
+
+
+class Process:
+    """config.md#configProcess (and the process.json of `exec`)."""
+
+    __slots__ = ("args", "env", "cwd", "user", "terminal", "console_size", "rlimits",
+                 "capabilities", "no_new_privileges", "oom_score_adj", "apparmor_profile",
+                 "selinux_label", "raw")
+
+    def __init__(self, raw: dict) -> None:
+        self.raw = raw
+        self.args: list[str] = list(raw.get("args") or [])
+        self.env: list[str] = list(raw.get("env") or [])
+        self.cwd: str = raw.get("cwd", "/")
+        u = raw.get("user") or {}
+        self.user = User(u.get("uid", 0), u.get("gid", 0), u.get("umask"),
+                         u.get("additionalGids") or [])
+        self.terminal: bool = bool(raw.get("terminal", False))
+        size = raw.get("consoleSize") or {}
+        self.console_size = (size.get("height", 0), size.get("width", 0))
+        self.rlimits = [Rlimit(r["type"], r["soft"], r["hard"]) for r in raw.get("rlimits") or []]
+        caps = raw.get("capabilities")
+        self.capabilities = Capabilities(caps) if caps is not None else None
+        self.no_new_privileges: bool = bool(raw.get("noNewPrivileges", False))
+        self.oom_score_adj: int | None = raw.get("oomScoreAdj")
+        self.apparmor_profile: str = raw.get("apparmorProfile", "")
+        self.selinux_label: str = raw.get("selinuxLabel", "")
+
+    def getenv(self, name: str) -> str | None:
+        prefix = name + "="
+        for item in reversed(self.env):
+            if item.startswith(prefix):
+                return item[len(prefix):]
+        return None
+
+
+class Device:
+    __slots__ = ("path", "type", "major", "minor", "file_mode", "uid", "gid")
+
+    def __init__(self, path: str, type: str, major: int, minor: int,
+                 file_mode: int | None, uid: int | None, gid: int | None) -> None:
+        self.path = path
+        self.type = type
+        self.major = major
+        self.minor = minor
+        self.file_mode = file_mode
+        self.uid = uid
+        self.gid = gid
+
+
+class Hook:
+    __slots__ = ("path", "args", "env", "timeout")
+
+    def __init__(self, raw: dict) -> None:
+        self.path: str = raw["path"]
+        self.args: list[str] = list(raw.get("args") or [self.path])
+        self.env: list[str] = list(raw.get("env") or [])
+        self.timeout: int | None = raw.get("timeout")
+
+
+class Spec:
+    """A validated config.json."""
+
+    def __init__(self, raw: dict, bundle: str) -> None:
+        self.raw = raw
+        self.bundle = bundle
+        self.oci_version: str = raw.get("ociVersion", "")
+        root = raw.get("root") or {}
+        self.root_path = os.path.join(bundle, root.get("path", "rootfs"))
+        self.root_readonly: bool = bool(root.get("readonly", False))
+        self.mounts = [_mount(m) for m in raw.get("mounts") or []]
+        proc = raw.get("process")
+        self.process = Process(proc) if proc is not None else None
+        self.hostname: str | None = raw.get("hostname")
+        self.domainname: str | None = raw.get("domainname")
+        self.annotations: dict[str, str] = dict(raw.get("annotations") or {})
+        hooks = raw.get("hooks") or {}
+        self.hooks = {kind: [Hook(h) for h in hooks.get(kind) or []] for kind in HOOK_KINDS}
+        linux = raw.get("linux") or {}
+        self.namespaces = [Namespace(n["type"], n.get("path", "")) for n in
+                           linux.get("namespaces") or []]
+        self.uid_mappings = [_idmap(m) for m in linux.get("uidMappings") or []]
+        self.gid_mappings = [_idmap(m) for m in linux.get("gidMappings") or []]
+        self.time_offsets = {clock: (v.get("secs", 0), v.get("nanosecs", 0))
+                             for clock, v in (linux.get("timeOffsets") or {}).items()}
+        self.devices = [Device(d["path"], d["type"], d.get("major", 0), d.get("minor", 0),
+                               d.get("fileMode"), d.get("uid"), d.get("gid"))
+                        for d in linux.get("devices") or []]
+        self.cgroups_path: str = linux.get("cgroupsPath", "")
+        self.resources: dict = linux.get("resources") or {}
+        self.device_rules = [DeviceRule(r.get("allow", False), r.get("type", "a"),
+                                        r.get("major"), r.get("minor"), r.get("access", "rwm"))
+                             for r in self.resources.get("devices") or []]
+        self.rootfs_propagation: str = linux.get("rootfsPropagation", "")
+        self.masked_paths: list[str] = list(linux.get("maskedPaths") or [])
+        self.readonly_paths: list[str] = list(linux.get("readonlyPaths") or [])
+        self.sysctl: dict[str, str] = dict(linux.get("sysctl") or {})
+        self.mount_label: str = linux.get("mountLabel", "")
+
+    def namespace(self, kind: str) -> Namespace | None:
+        for ns in self.namespaces:
+            if ns.type == kind:
+                return ns
+        return None
+
+    def has_new_namespace(self, kind: str) -> bool:
+        ns = self.namespace(kind)
+        return ns is not None and not ns.path
+
+
+def _idmap(m: dict) -> IDMap:
+    return IDMap(m["containerID"], m["hostID"], m["size"])
+
+
+def _mount(m: dict) -> Mount:
+    dest = m["destination"]
+    if not dest.startswith("/"):
+        # config.md#configMounts: relative destinations are relative to "/".
+        dest = "/" + dest
+    return Mount(dest, m.get("source", ""), m.get("type", ""), list(m.get("options") or []),
+                 [_idmap(x) for x in m.get("uidMappings") or []],
+                 [_idmap(x) for x in m.get("gidMappings") or []])
+
+
+# --- loading and validation --------------------------------------------------
+
+_validator = None
+
+
+def _schema_path() -> str:
+    for base in (_PACKAGED_SPEC, SPEC_DIR):
+        path = os.path.join(base, "config-schema.json")
+        if os.path.exists(path):
+            return path
+    raise ConfigError("pyrunc installation is broken: spec/config-schema.json not found")
+
+
+def validator():
+    global _validator
+    if _validator is None:
+        from .schema import Validator
+
+        with open(_schema_path(), "rb") as f:
+            _validator = Validator(jsonio.loads(f.read()))  # type: ignore[arg-type]
+    return _validator
+
+
+def load(bundle: str) -> Spec:
+    """Read, validate and type `<bundle>/config.json`."""
+    bundle = os.path.abspath(bundle)
+    path = os.path.join(bundle, "config.json")
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except FileNotFoundError:
+        raise ConfigError(f"JSON specification file {path} not found") from None
+    except OSError as err:
+        raise ConfigError(f"cannot read {path}: {err.strerror}") from None
+    try:
+        doc = jsonio.loads(raw)
+    except ValueError as err:
+        raise ConfigError(f"config.json: invalid JSON: {err}") from None
+    return from_dict(doc, bundle)  # type: ignore[arg-type]
+
+
+def from_dict(doc: dict, bundle: str) -> Spec:
+    validator().validate(doc)
+    spec = Spec(doc, bundle)
+    check(spec)
+    return spec
+
+
+def check(spec: Spec) -> None:
+    """Rules of config.md / config-linux.md that a schema cannot express."""
+    raw = spec.raw
+    if "root" not in raw:
+        raise ConfigError("root: is required on Linux (config.md#configRoot)")
+    if not os.path.isdir(spec.root_path):
+        raise ConfigError(f"root.path: {spec.root_path} is not a directory "
+                          "(config.md#configRoot)")
+    for path in _NOT_YET:
+        if _present(raw, path):
+            raise ConfigError(f"{path}: not supported by this version of pyrunc")
+    if spec.process is not None:
+        check_process(spec.process, "process")
+    _check_namespaces(spec)
+    for kind, hooks in spec.hooks.items():
+        for i, hook in enumerate(hooks):
+            if not hook.path.startswith("/"):
+                raise ConfigError(f"hooks.{kind}[{i}].path: {hook.path!r} must be an "
+                                  "absolute path (config.md#configHooks)")
+    for i, dev in enumerate(spec.devices):
+        if not dev.path.startswith("/"):
+            raise ConfigError(f"linux.devices[{i}].path: {dev.path!r} must be absolute")
+    for field, paths in (("maskedPaths", spec.masked_paths),
+                         ("readonlyPaths", spec.readonly_paths)):
+        for i, p in enumerate(paths):
+            if not p.startswith("/"):
+                raise ConfigError(f"linux.{field}[{i}]: {p!r} must be an absolute path")
+
+
+def check_process(proc: Process, where: str) -> None:
+    if not proc.args:
+        raise ConfigError(f"{where}.args: at least one entry is required "
+                          "(config.md#configProcess)")
+    if not proc.cwd.startswith("/"):
+        raise ConfigError(f"{where}.cwd: {proc.cwd!r} must be an absolute path "
+                          "(config.md#configProcess)")
+    seen: set[str] = set()
+    for i, lim in enumerate(proc.rlimits):
+        if lim.type in seen:
+            raise ConfigError(f"{where}.rlimits[{i}].type: duplicate {lim.type} "
+                              "(config.md#configPOSIXProcess)")
+        seen.add(lim.type)
+
+
+def _check_namespaces(spec: Spec) -> None:
+    seen: set[str] = set()
+    for i, ns in enumerate(spec.namespaces):
+        if ns.type in seen:
+            raise ConfigError(f"linux.namespaces[{i}].type: duplicate namespace "
+                              f"{ns.type!r} (config-linux.md#configLinuxNamespaces)")
+        seen.add(ns.type)
+        if ns.path and not ns.path.startswith("/"):
+            raise ConfigError(f"linux.namespaces[{i}].path: {ns.path!r} must be an "
+                              "absolute path")
+    user = spec.namespace("user")
+    if (spec.uid_mappings or spec.gid_mappings) and user is None:
+        raise ConfigError("linux.uidMappings: mappings need a user namespace "
+                          "(config-linux.md#configLinuxUserNamespaceMappings)")
+    if user is not None and not user.path and not (spec.uid_mappings and spec.gid_mappings):
+        raise ConfigError("linux.uidMappings: a new user namespace needs uidMappings "
+                          "and gidMappings")
+    if spec.hostname and spec.namespace("uts") is None:
+        raise ConfigError("hostname: setting a hostname needs a private uts namespace")
+    if spec.domainname and spec.namespace("uts") is None:
+        raise ConfigError("domainname: setting a domainname needs a private uts namespace")
+    if spec.time_offsets and not spec.has_new_namespace("time"):
+        raise ConfigError("linux.timeOffsets: offsets need a new time namespace "
+                          "(config-linux.md#configLinuxTimeOffset)")
+    for clock in spec.time_offsets:
+        if clock not in ("monotonic", "boottime"):
+            raise ConfigError(f"linux.timeOffsets.{clock}: unknown clock (only "
+                              "monotonic and boottime have time namespace offsets)")
+
+
+def _present(raw: dict, dotted: str) -> bool:
+    node: object = raw
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return node not in (None, "", [], {})

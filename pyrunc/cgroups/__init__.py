@@ -1,0 +1,231 @@
+"""The container's cgroups through the cgroupfs driver, on v1, v2 and hybrid
+hosts, behind one interface (CgroupManager).
+
+config-linux.md#configLinuxCgroupsPath:
+- an absolute cgroupsPath is taken relative to each hierarchy's mount point;
+- a relative one is relative to pyrunc's own cgroup in that hierarchy (runc);
+- none means the relative path `<id>` (runc's default).
+On a v1 or hybrid host the init joins every mounted hierarchy, the cgroup2 one
+included on hybrid hosts (hugetlb lives there on some hosts).
+"""
+from __future__ import annotations
+
+import errno
+import os
+import time
+
+from ..errors import ConfigError, PyruncError
+from .hierarchy import Hierarchy, detect, mode
+
+
+class CgroupDir:
+    """The container's directory in one hierarchy."""
+
+    __slots__ = ("key", "path", "version", "mountpoint")
+
+    def __init__(self, key: str, path: str, version: int, mountpoint: str) -> None:
+        self.key = key
+        self.path = path
+        self.version = version
+        self.mountpoint = mountpoint
+
+    def to_dict(self) -> dict:
+        return {"key": self.key, "path": self.path, "version": self.version,
+                "mountpoint": self.mountpoint}
+
+    def file(self, name: str) -> str:
+        return os.path.join(self.path, name)
+
+
+def check_path(cgroups_path: str) -> None:
+    parts = cgroups_path.split("/")
+    if ".." in parts:
+        raise ConfigError(f"linux.cgroupsPath: {cgroups_path!r} must not contain '..'")
+
+
+def _host_dir(h: Hierarchy, cgroups_path: str, cid: str, own: dict[str, str]) -> str:
+    inner = cgroups_path or cid
+    if not inner.startswith("/"):
+        inner = os.path.join(own.get(h.key, "/"), inner)
+    # Paths in /proc/self/cgroup and in cgroupsPath are relative to the
+    # cgroup namespace root, which is what the mount shows (h.root).
+    rel = os.path.normpath(inner)
+    if h.root not in ("/", "") and rel.startswith(h.root.rstrip("/") + "/"):
+        rel = rel[len(h.root.rstrip("/")):]
+    return os.path.normpath(os.path.join(h.mountpoint, rel.lstrip("/")))
+
+
+class CgroupManager:
+    def __init__(self, dirs: list[CgroupDir], created: list[str], host_mode: str,
+                 rootless: bool = False) -> None:
+        self.dirs = dirs
+        self.created = created
+        self.mode = host_mode
+        self.rootless = rootless
+
+    # --- construction ---------------------------------------------------------
+    @classmethod
+    def plan(cls, cgroups_path: str, cid: str, rootless: bool = False) -> "CgroupManager":
+        """Work out the container's cgroup directories; nothing is created."""
+        check_path(cgroups_path)
+        from ..linux.proc import own_cgroups
+
+        hierarchies = detect()
+        own = own_cgroups()
+        dirs = [CgroupDir(h.key, _host_dir(h, cgroups_path, cid, own), h.version,
+                          h.mountpoint) for h in hierarchies]
+        return cls(dirs, [], mode(hierarchies), rootless)
+
+    @classmethod
+    def from_record(cls, rec: dict) -> "CgroupManager":
+        dirs = [CgroupDir(d["key"], d["path"], d["version"], d["mountpoint"])
+                for d in rec.get("dirs", [])]
+        return cls(dirs, list(rec.get("created", [])), rec.get("mode", "none"),
+                   rec.get("rootless", False))
+
+    def record(self) -> dict:
+        out = {"manager": "cgroupfs", "mode": self.mode, "rootless": self.rootless,
+               "dirs": [d.to_dict() for d in self.dirs], "created": self.created}
+        freezer = self.freezer_file()
+        if freezer:
+            out["freezer_file"] = freezer
+        return out
+
+    # --- lookups ----------------------------------------------------------------
+    def get(self, key: str) -> CgroupDir | None:
+        for d in self.dirs:
+            if d.key == key or key in d.key.split(","):
+                return d
+        return None
+
+    def unified(self) -> CgroupDir | None:
+        return self.get("") if any(d.version == 2 for d in self.dirs) else None
+
+    def freezer_file(self) -> str:
+        v1 = next((d for d in self.dirs if d.version == 1 and "freezer" in d.key.split(",")),
+                  None)
+        if v1 is not None:
+            return v1.file("freezer.state")
+        v2 = self.unified()
+        if v2 is not None and self.mode == "v2":
+            return v2.file("cgroup.freeze")
+        return ""
+
+    def _procs_dir(self) -> CgroupDir | None:
+        """The hierarchy to enumerate processes from."""
+        if self.mode == "v2":
+            return self.unified()
+        for key in ("pids", "freezer", "memory", "cpu"):
+            d = self.get(key)
+            if d is not None:
+                return d
+        return self.dirs[0] if self.dirs else None
+
+    # --- lifecycle -------------------------------------------------------------
+    def create(self) -> None:
+        """Create the directories (and missing parents), remembering which ones
+        this container made, so delete removes those and no others."""
+        for d in self.dirs:
+            try:
+                self._mkdir_path(d)
+            except OSError as err:
+                if self.rootless and err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+                    continue
+                raise PyruncError(f"cannot create cgroup {d.path}: {err.strerror}") from None
+
+    def _mkdir_path(self, d: CgroupDir) -> None:
+        rel = os.path.relpath(d.path, d.mountpoint)
+        if rel == ".":
+            return
+        current = d.mountpoint
+        for part in rel.split("/"):
+            parent, current = current, os.path.join(current, part)
+            try:
+                os.mkdir(current, 0o755)
+            except FileExistsError:
+                continue
+            self.created.append(current)
+            if d.version == 1 and "cpuset" in d.key.split(","):
+                _inherit_cpuset(parent, current)
+
+    def add(self, pid: int) -> None:
+        """Move pid into every hierarchy's directory."""
+        for d in self.dirs:
+            try:
+                _write(d.file("cgroup.procs"), str(pid))
+            except OSError as err:
+                if self.rootless and err.errno in (errno.EACCES, errno.EPERM, errno.ENOENT):
+                    continue
+                raise PyruncError(f"cannot join cgroup {d.path}: {err.strerror}") from None
+
+    def procs(self) -> list[int]:
+        """Every process in the container's cgroup (host pids)."""
+        d = self._procs_dir()
+        if d is None:
+            return []
+        try:
+            with open(d.file("cgroup.procs")) as f:
+                return [int(x) for x in f.read().split()]
+        except FileNotFoundError:
+            return []
+
+    def exists(self) -> bool:
+        d = self._procs_dir()
+        return d is not None and os.path.isdir(d.path)
+
+    def destroy(self, timeout: float = 10.0) -> None:
+        """Remove the directories this container created, deepest first.
+        Processes still inside are killed: an empty cgroup is the only kind
+        rmdir accepts, and a failed delete must not strand the container."""
+        deadline = time.monotonic() + timeout
+        for path in sorted(self.created, key=lambda p: p.count("/"), reverse=True):
+            delay = 0.001
+            while True:
+                try:
+                    os.rmdir(path)
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError as err:
+                    if err.errno != errno.EBUSY or time.monotonic() > deadline:
+                        raise PyruncError(f"cannot remove cgroup {path}: "
+                                          f"{err.strerror}") from None
+                _kill_all(path)
+                time.sleep(delay)
+                delay = min(delay * 2, 0.1)
+        self.created = []
+
+
+def _kill_all(path: str) -> None:
+    try:
+        with open(os.path.join(path, "cgroup.procs")) as f:
+            pids = [int(x) for x in f.read().split()]
+    except OSError:
+        return
+    for pid in pids:
+        try:
+            os.kill(pid, 9)
+        except ProcessLookupError:
+            pass
+
+
+def _write(path: str, value: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+    try:
+        os.write(fd, value.encode())
+    finally:
+        os.close(fd)
+
+
+def _inherit_cpuset(parent: str, child: str) -> None:
+    """A new v1 cpuset starts with no cpus and mems, and then refuses tasks."""
+    for name in ("cpuset.cpus", "cpuset.mems"):
+        with open(os.path.join(child, name)) as f:
+            if f.read().strip():
+                continue
+        with open(os.path.join(parent, name)) as f:
+            value = f.read().strip()
+        _write(os.path.join(child, name), value)
+
+
+__all__ = ["CgroupManager", "CgroupDir", "check_path", "detect", "mode"]

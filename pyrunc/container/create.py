@@ -1,0 +1,277 @@
+"""The create operation (runtime.md#runtimeCreate): from a bundle to an init
+process blocked before execve, with state recorded for later commands.
+
+Orchestration only: the kernel work is in linux/, cgroups/ and process/.
+Nothing is left behind when it fails (runtime.md#runtimeErrors).
+"""
+from __future__ import annotations
+
+import os
+
+from .. import bundle, hooks, log, state
+from ..cgroups import CgroupManager
+from ..cgroups import devices as cgdevices
+from ..errors import ConfigError, PyruncError
+from ..linux import capabilities, devices, namespaces, proc, rlimits
+from ..linux.rootfs import CgroupView
+from ..process import parent
+from ..process.launch import Launch
+
+
+class CreateOptions:
+    __slots__ = ("bundle", "pid_file", "console_socket", "no_pivot", "no_new_keyring",
+                 "preserve_fds", "systemd_cgroup", "rootless", "detach")
+
+    def __init__(self, bundle: str = ".", pid_file: str = "", console_socket: str = "",
+                 no_pivot: bool = False, no_new_keyring: bool = False, preserve_fds: int = 0,
+                 systemd_cgroup: bool = False, rootless: str = "auto",
+                 detach: bool = True) -> None:
+        self.bundle = bundle or "."
+        self.pid_file = pid_file
+        self.console_socket = console_socket
+        self.no_pivot = no_pivot
+        self.no_new_keyring = no_new_keyring
+        self.preserve_fds = preserve_fds
+        self.systemd_cgroup = systemd_cgroup
+        self.rootless = rootless
+        self.detach = detach
+
+
+class Created:
+    """What create hands to `run`: the container and its init."""
+
+    def __init__(self, cdir: state.ContainerDir, record: state.Record, pid: int) -> None:
+        self.cdir = cdir
+        self.record = record
+        self.pid = pid
+
+
+def _listen_fds() -> int:
+    """systemd socket activation: fds passed to us for the container."""
+    count = os.environ.get("LISTEN_FDS", "")
+    if count.isdigit() and os.environ.get("LISTEN_PID", "") == str(os.getpid()):
+        return int(count)
+    return 0
+
+
+def create(root: str, cid: str, opts: CreateOptions) -> Created:
+    cdir = state.ContainerDir(root, cid)  # validates the id
+    if opts.preserve_fds < 0:
+        raise PyruncError("--preserve-fds: must not be negative")
+    listen = _listen_fds()
+    parent.check_extra_fds(listen + opts.preserve_fds)
+    if opts.systemd_cgroup:
+        raise PyruncError("--systemd-cgroup: the systemd cgroup driver is not supported by "
+                          "this version of pyrunc (use the cgroupfs driver)")
+    spec = bundle.load(opts.bundle)
+    _check_terminal(spec, opts)
+    launch = _plan(spec, cid, opts, listen)
+    manager = CgroupManager.plan(spec.cgroups_path, cid, rootless=opts.rootless == "true")
+    rules = _device_rules(spec)
+    cdir.reserve()
+    record = state.Record(_initial_record(spec, cid, manager))
+    pid = 0
+    try:
+        cdir.save(record)
+        os.mkfifo(cdir.fifo_path, 0o622)
+        os.chmod(cdir.fifo_path, 0o622)  # mkfifo is subject to the umask
+        manager.create()
+        record.data["cgroup"] = manager.record()
+        if rules:
+            d = manager.get("devices")
+            if d is not None and d.version == 1:
+                cgdevices.apply_v1(d.path, rules)
+            elif manager.mode == "v2":
+                raise ConfigError("linux.resources.devices: device rules on cgroup v2 are "
+                                  "not supported by this version of pyrunc")
+        launch.cgroup_views = _cgroup_views(manager)
+        launch.state_dir_fd = os.open(cdir.path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        pid = parent.launch(launch, _Callbacks(cdir, record, manager, spec, launch))
+        os.close(launch.state_dir_fd)
+        del record.data["creating"]
+        cdir.save(record)
+        if opts.pid_file:
+            write_pid_file(opts.pid_file, pid)
+        return Created(cdir, record, pid)
+    except BaseException:
+        _undo(cdir, manager, pid)
+        raise
+
+
+def _check_terminal(spec: bundle.Spec, opts: CreateOptions) -> None:
+    terminal = spec.process is not None and spec.process.terminal
+    if terminal:
+        raise ConfigError("process.terminal: terminals are not supported by this version "
+                          "of pyrunc")
+    if opts.console_socket and not terminal:
+        raise PyruncError("cannot use console socket if pyrunc will not detach or "
+                          "allocate tty")
+
+
+def _undo(cdir: state.ContainerDir, manager: CgroupManager, pid: int) -> None:
+    if pid:
+        try:
+            os.kill(pid, 9)
+        except ProcessLookupError:
+            pass
+    try:
+        manager.destroy()
+    except PyruncError as err:
+        log.warning(f"cleaning up after failed create: {err}")
+    cdir.remove()
+
+
+class _Callbacks(parent.Callbacks):
+    def __init__(self, cdir: state.ContainerDir, record: state.Record,
+                 manager: CgroupManager, spec: bundle.Spec, launch: Launch) -> None:
+        self.cdir = cdir
+        self.record = record
+        self.manager = manager
+        self.spec = spec
+        self.launch = launch
+
+    def init_started(self, pid: int) -> None:
+        # Recorded at once, so `delete --force` can find the init even if this
+        # process is killed before create completes.
+        self.record.data["pid"] = pid
+        self.record.data["pid_start"] = proc.start_time(pid)
+        self.cdir.save(self.record)
+
+    def place_in_cgroup(self, pid: int) -> None:
+        self.manager.add(pid)
+
+    def runtime_hooks(self, pid: int) -> None:
+        state_obj = self.record.oci_state("creating")
+        state_obj["pid"] = pid
+        hooks.run_all("prestart", self.spec.hooks["prestart"], state_obj)
+        hooks.run_all("createRuntime", self.spec.hooks["createRuntime"], state_obj)
+
+
+def _initial_record(spec: bundle.Spec, cid: str, manager: CgroupManager) -> dict:
+    me = os.getpid()
+    return {
+        "ociVersion": spec.oci_version or state.OCI_VERSION,
+        "id": cid,
+        "pid": 0,
+        "bundle": spec.bundle,
+        "rootfs": spec.root_path,
+        "created": state.rfc3339_now(),
+        "annotations": spec.annotations,
+        "creating": True,
+        "creator_pid": me,
+        "creator_start": proc.start_time(me),
+        "private_pidns": spec.namespace("pid") is not None,
+        "config": spec.raw,
+        "cgroup": manager.record(),
+    }
+
+
+def _plan(spec: bundle.Spec, cid: str, opts: CreateOptions, listen: int) -> Launch:
+    """Resolve everything the init needs, so errors surface before any fork."""
+    if spec.process is None:
+        raise ConfigError("process: is required to create a container "
+                          "(runtime.md#runtimeStart needs it)")
+    p = spec.process
+    launch = Launch()
+    launch.id = cid
+    launch.spec = spec
+    launch.no_pivot = opts.no_pivot
+    launch.no_new_keyring = opts.no_new_keyring
+    launch.listen_fds = listen
+    launch.extra_fds = listen + opts.preserve_fds
+    launch.args = p.args
+    launch.env = list(p.env)
+    if listen:
+        launch.env = [e for e in launch.env if not e.startswith(("LISTEN_FDS=", "LISTEN_PID="))]
+        launch.env += [f"LISTEN_FDS={listen}", "LISTEN_PID=1"]
+    launch.cwd = p.cwd
+    launch.user = p.user
+    launch.umask = p.user.umask
+    launch.no_new_privileges = p.no_new_privileges
+    launch.oom_score_adj = p.oom_score_adj
+    if p.capabilities is not None:
+        sets = {name: getattr(p.capabilities, name) for name in capabilities.SETS}
+        launch.caps, warnings = capabilities.resolve(sets, "process.capabilities")
+        for w in warnings:
+            log.warning(w)
+    launch.rlimits = rlimits.resolve([(r.type, r.soft, r.hard) for r in p.rlimits],
+                                     "process.rlimits")
+    _plan_namespaces(spec, launch)
+    launch.setup_dev = not any(m.destination.rstrip("/") == "/dev" and m.is_bind
+                               for m in spec.mounts)
+    launch.device_nodes = devices.default_nodes() + [
+        devices.Node(d.path, d.type, d.major, d.minor,
+                     d.file_mode if d.file_mode is not None else 0o666,
+                     d.uid or 0, d.gid or 0) for d in spec.devices]
+    launch.runtime_hooks = bool(spec.hooks["prestart"] or spec.hooks["createRuntime"])
+    launch.hook_state = {"ociVersion": spec.oci_version, "id": cid, "bundle": spec.bundle,
+                         "annotations": spec.annotations}
+    if spec.has_new_namespace("pid"):
+        launch.init_pid_in_container = 1
+    if any("tmpcopyup" in m.options for m in spec.mounts):
+        import shutil  # noqa: F401 - the init needs them after it left the host's mounts
+        import tempfile  # noqa: F401
+    return launch
+
+
+def _plan_namespaces(spec: bundle.Spec, launch: Launch) -> None:
+    flags = 0
+    for ns in spec.namespaces:
+        if ns.path:
+            launch.join_fds.append((ns.type, namespaces.open_for_join(ns.type, ns.path),
+                                    ns.path))
+        elif ns.type == "user":
+            launch.new_userns = True
+        elif ns.type == "time":
+            launch.new_timens = True
+        elif ns.type == "cgroup":
+            launch.new_cgroupns = True
+        else:
+            flags |= namespaces.clone_flag(ns.type)
+    launch.new_ns_flags = flags
+    launch.new_netns = spec.has_new_namespace("network")
+    launch.has_mountns = spec.namespace("mount") is not None
+    launch.in_userns = spec.namespace("user") is not None or _running_in_userns()
+    if not launch.has_mountns and spec.mounts:
+        raise ConfigError("mounts: a container without a mount namespace cannot have "
+                          "mounts (they would change the host's mounts)")
+
+
+def _running_in_userns() -> bool:
+    try:
+        with open("/proc/self/uid_map") as f:
+            return f.read().split() != ["0", "0", "4294967295"]
+    except OSError:
+        return False
+
+
+def _device_rules(spec: bundle.Spec) -> list[cgdevices.Rule]:
+    return cgdevices.effective_rules(spec.device_rules)
+
+
+def _cgroup_views(manager: CgroupManager) -> list[CgroupView]:
+    views = []
+    for d in manager.dirs:
+        if manager.mode != "v2" and d.version == 2:
+            continue  # runc shows only the v1 hierarchies on hybrid hosts
+        key = d.key
+        if key.startswith("name="):
+            name, data = key[len("name="):], f"none,{key}"
+        else:
+            name, data = (key or "unified"), key
+        links = tuple(key.split(",")) if "," in key else ()
+        views.append(CgroupView(name, d.path, data, d.version, links))
+    return views
+
+
+def write_pid_file(path: str, pid: int) -> None:
+    """Bare digits, no newline (go-runc parses it strictly), written to a temp
+    file beside it and renamed into place."""
+    path = os.path.abspath(path)
+    tmp = os.path.join(os.path.dirname(path), "." + os.path.basename(path))
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+    try:
+        os.write(fd, str(pid).encode())
+    finally:
+        os.close(fd)
+    os.rename(tmp, path)

@@ -1,0 +1,99 @@
+"""Namespaces: joining by path, creating, and their kernel names."""
+from __future__ import annotations
+
+import os
+
+from ..errors import PyruncError
+from . import syscalls
+
+# config-linux.md#configLinuxNamespaces type -> (clone flag, /proc/PID/ns name)
+KINDS = {
+    "user": (syscalls.CLONE_NEWUSER, "user"),
+    "pid": (syscalls.CLONE_NEWPID, "pid"),
+    "network": (syscalls.CLONE_NEWNET, "net"),
+    "mount": (syscalls.CLONE_NEWNS, "mnt"),
+    "ipc": (syscalls.CLONE_NEWIPC, "ipc"),
+    "uts": (syscalls.CLONE_NEWUTS, "uts"),
+    "cgroup": (syscalls.CLONE_NEWCGROUP, "cgroup"),
+    "time": (syscalls.CLONE_NEWTIME, "time"),
+}
+
+# The order namespaces are joined in. The user namespace comes first: joining
+# it gives the capabilities that the other setns calls need in that namespace.
+# The mount namespace comes last: once in it, the other paths may not resolve.
+JOIN_ORDER = ("user", "ipc", "uts", "network", "pid", "cgroup", "time", "mount")
+
+NS_FS_MAGIC = 0x6E736673
+
+
+def proc_name(kind: str) -> str:
+    return KINDS[kind][1]
+
+
+def clone_flag(kind: str) -> int:
+    return KINDS[kind][0]
+
+
+def open_for_join(kind: str, path: str) -> int:
+    """Open a namespace file and check it is a namespace of that kind
+    (config-linux.md: an error if path is not associated with a namespace of type)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError as err:
+        raise PyruncError(f"linux.namespaces: cannot open {kind} namespace {path}: "
+                          f"{err.strerror}") from None
+    try:
+        actual = os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        actual = ""
+    want = proc_name(kind) + ":["
+    if not actual.startswith(want):
+        os.close(fd)
+        raise PyruncError(f"linux.namespaces: {path} is not a {kind} namespace "
+                          f"({actual or 'not a namespace file'})")
+    return fd
+
+
+def join(fds: list[tuple[str, int, str]]) -> None:
+    """setns into each (kind, fd, path) in JOIN_ORDER, closing the fds."""
+    by_kind = {kind: (fd, path) for kind, fd, path in fds}
+    for kind in JOIN_ORDER:
+        if kind in by_kind:
+            fd, path = by_kind[kind]
+            try:
+                syscalls.setns(fd, clone_flag(kind), f"{kind} namespace {path}")
+            finally:
+                os.close(fd)
+
+
+def same_as_own(kind: str, pid: int) -> bool:
+    """True if pid shares our namespace of this kind."""
+    name = proc_name(kind)
+    try:
+        return os.stat(f"/proc/{pid}/ns/{name}").st_ino == os.stat(f"/proc/self/ns/{name}").st_ino
+    except OSError:
+        return False
+
+
+def write_time_offsets(offsets: dict[str, tuple[int, int]]) -> None:
+    """After unshare(CLONE_NEWTIME), before the first process enters it."""
+    text = "".join(f"{clock} {secs} {nsecs}\n" for clock, (secs, nsecs) in offsets.items())
+    try:
+        with open("/proc/self/timens_offsets", "w") as f:
+            f.write(text)
+    except OSError as err:
+        raise PyruncError(f"linux.timeOffsets: writing /proc/self/timens_offsets: "
+                          f"{err.strerror}") from None
+
+
+def write_id_maps(pid: int, uid_lines: str, gid_lines: str) -> None:
+    """Write uid_map and gid_map of a process that created a user namespace.
+    The writer is in the parent namespace with CAP_SETUID/CAP_SETGID, so
+    setgroups need not be denied."""
+    for name, text in (("uid_map", uid_lines), ("gid_map", gid_lines)):
+        try:
+            with open(f"/proc/{pid}/{name}", "w") as f:
+                f.write(text)
+        except OSError as err:
+            field = "linux.uidMappings" if name == "uid_map" else "linux.gidMappings"
+            raise PyruncError(f"{field}: writing /proc/{pid}/{name}: {err.strerror}") from None

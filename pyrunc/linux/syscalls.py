@@ -1,0 +1,228 @@
+"""System calls the os module lacks, through ctypes.
+
+Every function takes plain values and raises KernelError naming the call, the
+path and the errno. Callers use them as `syscalls.mount(...)` (module
+attribute access) so the unit tests can swap in a fake that records calls.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+
+from ..errors import KernelError
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_syscall = _libc.syscall
+_syscall.restype = ctypes.c_long
+
+# x86_64 and aarch64 numbers for calls glibc 2.36 may not wrap.
+_MACHINE = os.uname().machine
+_NR = {
+    "x86_64": {"pivot_root": 155, "setns": 308, "unshare": 272, "openat2": 437,
+               "mount_setattr": 442, "close_range": 436, "keyctl": 250,
+               "pidfd_open": 434, "open_tree": 428, "move_mount": 429,
+               "sethostname": 170, "setdomainname": 171, "capget": 125, "capset": 126},
+    "aarch64": {"pivot_root": 41, "setns": 268, "unshare": 97, "openat2": 437,
+                "mount_setattr": 442, "close_range": 436, "keyctl": 219,
+                "pidfd_open": 434, "open_tree": 428, "move_mount": 429,
+                "sethostname": 161, "setdomainname": 162, "capget": 90, "capset": 91},
+}[_MACHINE]
+
+# mount(2) flags
+MS_RDONLY = 0x1
+MS_NOSUID = 0x2
+MS_NODEV = 0x4
+MS_NOEXEC = 0x8
+MS_SYNCHRONOUS = 0x10
+MS_REMOUNT = 0x20
+MS_MANDLOCK = 0x40
+MS_DIRSYNC = 0x80
+MS_NOSYMFOLLOW = 0x100
+MS_NOATIME = 0x400
+MS_NODIRATIME = 0x800
+MS_BIND = 0x1000
+MS_MOVE = 0x2000
+MS_REC = 0x4000
+MS_SILENT = 0x8000
+MS_UNBINDABLE = 1 << 17
+MS_PRIVATE = 1 << 18
+MS_SLAVE = 1 << 19
+MS_SHARED = 1 << 20
+MS_RELATIME = 1 << 21
+MS_I_VERSION = 1 << 23
+MS_STRICTATIME = 1 << 24
+MS_LAZYTIME = 1 << 25
+MNT_DETACH = 2
+
+# clone(2)/unshare(2)/setns(2) namespace flags
+CLONE_NEWTIME = 0x80
+CLONE_NEWNS = 0x20000
+CLONE_NEWCGROUP = 0x02000000
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+
+# openat2(2) resolve flags
+RESOLVE_NO_XDEV = 0x01
+RESOLVE_NO_MAGICLINKS = 0x02
+RESOLVE_NO_SYMLINKS = 0x04
+RESOLVE_BENEATH = 0x08
+RESOLVE_IN_ROOT = 0x10
+
+# mount_setattr(2)
+AT_RECURSIVE = 0x8000
+AT_EMPTY_PATH = 0x1000
+MOUNT_ATTR_RDONLY = 0x1
+MOUNT_ATTR_NOSUID = 0x2
+MOUNT_ATTR_NODEV = 0x4
+MOUNT_ATTR_NOEXEC = 0x8
+MOUNT_ATTR__ATIME = 0x70
+MOUNT_ATTR_RELATIME = 0x0
+MOUNT_ATTR_NOATIME = 0x10
+MOUNT_ATTR_STRICTATIME = 0x20
+MOUNT_ATTR_NODIRATIME = 0x80
+MOUNT_ATTR_IDMAP = 0x100000
+MOUNT_ATTR_NOSYMFOLLOW = 0x200000
+
+# open_tree(2) / move_mount(2)
+OPEN_TREE_CLONE = 1
+OPEN_TREE_CLOEXEC = os.O_CLOEXEC
+MOVE_MOUNT_F_EMPTY_PATH = 0x4
+MOVE_MOUNT_T_EMPTY_PATH = 0x40
+
+# prctl(2)
+PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
+PR_SET_KEEPCAPS = 8
+PR_SET_NO_NEW_PRIVS = 38
+PR_SET_CHILD_SUBREAPER = 36
+PR_CAPBSET_DROP = 24
+PR_CAP_AMBIENT = 47
+PR_CAP_AMBIENT_RAISE = 2
+PR_CAP_AMBIENT_CLEAR_ALL = 4
+
+CLOSE_RANGE_CLOEXEC = 4
+KEYCTL_JOIN_SESSION_KEYRING = 1
+
+
+def _fail(call: str, detail: str = "") -> KernelError:
+    return KernelError(call, ctypes.get_errno(), detail)
+
+
+def _b(path: str | None) -> bytes | None:
+    return None if path is None else os.fsencode(path)
+
+
+def mount(source: str | None, target: str, fstype: str | None, flags: int,
+          data: str | None = None) -> None:
+    if _libc.mount(_b(source), _b(target), _b(fstype), ctypes.c_ulong(flags),
+                   _b(data)) != 0:
+        raise _fail("mount", f"{source or ''} to {target} (type {fstype or 'none'}, "
+                    f"flags {flags:#x}{', data ' + data if data else ''})")
+
+
+def umount2(target: str, flags: int = 0) -> None:
+    if _libc.umount2(_b(target), ctypes.c_int(flags)) != 0:
+        raise _fail("umount2", target)
+
+
+def pivot_root(new_root: str, put_old: str) -> None:
+    if _syscall(_NR["pivot_root"], _b(new_root), _b(put_old)) != 0:
+        raise _fail("pivot_root", f"{new_root} {put_old}")
+
+
+def unshare(flags: int) -> None:
+    if _syscall(_NR["unshare"], ctypes.c_int(flags)) != 0:
+        raise _fail("unshare", f"flags {flags:#x}")
+
+
+def setns(fd: int, nstype: int, what: str = "") -> None:
+    if _syscall(_NR["setns"], ctypes.c_int(fd), ctypes.c_int(nstype)) != 0:
+        raise _fail("setns", what)
+
+
+class _OpenHow(ctypes.Structure):
+    _fields_ = [("flags", ctypes.c_uint64), ("mode", ctypes.c_uint64),
+                ("resolve", ctypes.c_uint64)]
+
+
+def openat2(dirfd: int, path: str, flags: int, resolve: int, mode: int = 0) -> int:
+    how = _OpenHow(flags | os.O_CLOEXEC, mode, resolve)
+    fd = _syscall(_NR["openat2"], ctypes.c_int(dirfd), _b(path), ctypes.byref(how),
+                  ctypes.c_size_t(ctypes.sizeof(how)))
+    if fd < 0:
+        raise _fail("openat2", path)
+    return fd
+
+
+class _MountAttr(ctypes.Structure):
+    _fields_ = [("attr_set", ctypes.c_uint64), ("attr_clr", ctypes.c_uint64),
+                ("propagation", ctypes.c_uint64), ("userns_fd", ctypes.c_uint64)]
+
+
+def mount_setattr(dirfd: int, path: str, flags: int, attr_set: int, attr_clr: int,
+                  propagation: int = 0, userns_fd: int = 0, what: str = "") -> None:
+    attr = _MountAttr(attr_set, attr_clr, propagation, userns_fd)
+    if _syscall(_NR["mount_setattr"], ctypes.c_int(dirfd), _b(path), ctypes.c_uint(flags),
+                ctypes.byref(attr), ctypes.c_size_t(ctypes.sizeof(attr))) != 0:
+        raise _fail("mount_setattr", what or path)
+
+
+def open_tree(dirfd: int, path: str, flags: int) -> int:
+    fd = _syscall(_NR["open_tree"], ctypes.c_int(dirfd), _b(path), ctypes.c_uint(flags))
+    if fd < 0:
+        raise _fail("open_tree", path)
+    return fd
+
+
+def move_mount(from_fd: int, from_path: str, to_fd: int, to_path: str, flags: int,
+               what: str = "") -> None:
+    if _syscall(_NR["move_mount"], ctypes.c_int(from_fd), _b(from_path),
+                ctypes.c_int(to_fd), _b(to_path), ctypes.c_uint(flags)) != 0:
+        raise _fail("move_mount", what)
+
+
+def prctl(option: int, arg2: int = 0, arg3: int = 0, arg4: int = 0, arg5: int = 0) -> int:
+    res = _libc.prctl(ctypes.c_int(option), ctypes.c_ulong(arg2), ctypes.c_ulong(arg3),
+                      ctypes.c_ulong(arg4), ctypes.c_ulong(arg5))
+    if res < 0:
+        raise _fail("prctl", f"option {option}")
+    return res
+
+
+def sethostname(name: str) -> None:
+    raw = name.encode()
+    if _syscall(_NR["sethostname"], raw, ctypes.c_size_t(len(raw))) != 0:
+        raise _fail("sethostname", name)
+
+
+def setdomainname(name: str) -> None:
+    raw = name.encode()
+    if _syscall(_NR["setdomainname"], raw, ctypes.c_size_t(len(raw))) != 0:
+        raise _fail("setdomainname", name)
+
+
+def close_range_cloexec(first: int) -> None:
+    """Mark every fd >= first close-on-exec (kernel 5.11+)."""
+    if _syscall(_NR["close_range"], ctypes.c_uint(first), ctypes.c_uint(0xFFFFFFFF),
+                ctypes.c_uint(CLOSE_RANGE_CLOEXEC)) != 0:
+        raise _fail("close_range")
+
+
+def join_session_keyring(name: str) -> int:
+    serial = _syscall(_NR["keyctl"], ctypes.c_int(KEYCTL_JOIN_SESSION_KEYRING), _b(name))
+    if serial < 0:
+        raise _fail("keyctl(KEYCTL_JOIN_SESSION_KEYRING)", name)
+    return serial
+
+
+def keyctl_setperm(serial: int, perm: int) -> None:
+    if _syscall(_NR["keyctl"], ctypes.c_int(5), ctypes.c_int(serial),
+                ctypes.c_uint32(perm)) < 0:
+        raise _fail("keyctl(KEYCTL_SETPERM)")
+
+
+def pidfd_open(pid: int) -> int:
+    return os.pidfd_open(pid)

@@ -1,0 +1,355 @@
+"""The container's init: PID 1 of the container (when it has a PID namespace).
+
+It runs the setup steps in one explicit, ordered list, reports "ready" to the
+parent and blocks opening the exec fifo for writing. `start` opens the fifo
+for reading; the init then runs the startContainer hooks and execve()s the
+user's program. The write end is close-on-exec, so `start` sees EOF exactly
+when execve succeeded; on failure the init writes the error into the fifo.
+
+Forked from the intermediate; never returns.
+"""
+from __future__ import annotations
+
+import errno
+import os
+import stat
+
+# Everything the init runs is imported here, in the parent, before the fork:
+# once the init has joined a mount namespace or switched root, the host's
+# Python library is out of reach.
+from .. import hooks
+from ..errors import PyruncError
+from ..linux import capabilities, devices, netlink, paths, rlimits, rootfs, signals
+from ..linux import syscalls as sc
+from ..linux import users
+from .launch import Launch
+from .sync import Channel, child_fail
+
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+class Init:
+    """State the steps share while the init sets itself up."""
+
+    def __init__(self, launch: Launch, chan: Channel) -> None:
+        self.launch = launch
+        self.chan = chan
+        self.rootfd = -1
+        self.executable = ""
+        self.env = list(launch.env)
+        self.fifo_fd = -1
+
+    # --- the steps, in the order steps() lists them ----------------------------
+    def nondumpable(self) -> None:
+        # The host interpreter is /proc/self/exe: nothing in the container may
+        # open it (CVE-2019-5736) or ptrace us before execve.
+        sc.prctl(sc.PR_SET_DUMPABLE, 0)
+
+    def await_cgroup(self) -> None:
+        # The parent places us in the container's cgroups; only then may the
+        # cgroup namespace be created, so that its root is the container's cgroup.
+        self.chan.expect("cgroup-ok")
+
+    def unshare_cgroupns(self) -> None:
+        sc.unshare(sc.CLONE_NEWCGROUP)
+
+    def loopback_up(self) -> None:
+        netlink.loopback_up()
+
+    def prepare_root(self) -> None:
+        spec = self.launch.spec
+        os.umask(0o022)
+        rootfs.prepare_root(spec.root_path, spec.rootfs_propagation)
+        self.rootfd = rootfs.open_root(spec.root_path)
+
+    def mounts(self) -> None:
+        spec = self.launch.spec
+        cgroupns = self.launch.new_cgroupns or spec.namespace("cgroup") is not None
+        for i, m in enumerate(spec.mounts):
+            rootfs.mount_entry(self.rootfd, i, m.destination, m.source, m.type, m.options,
+                               spec.bundle, self.launch.in_userns, self.launch.cgroup_views,
+                               cgroupns)
+
+    def devices(self) -> None:
+        for node in self.launch.device_nodes:
+            devices.create(self.rootfd, node, bind_from_host=self.launch.in_userns)
+        devices.ptmx(self.rootfd)
+        devices.dev_symlinks(self.rootfd)
+
+    def make_cwd(self) -> None:
+        os.close(paths.mkdir_all(self.rootfd, self.launch.cwd))
+
+    def runtime_hooks(self) -> None:
+        # prestart and createRuntime run in the runtime namespace: the parent
+        # runs them, now that the mounts are done and before pivot_root.
+        self.chan.send("hooks")
+        self.chan.expect("hooks-done")
+
+    def create_container_hooks(self) -> None:
+        hooks.run_all("createContainer", self.launch.spec.hooks["createContainer"],
+                      self._hook_state("creating"))
+
+    def switch_root(self) -> None:
+        spec = self.launch.spec
+        os.close(self.rootfd)
+        self.rootfd = -1
+        if not self.launch.has_mountns:
+            rootfs.chroot_only(spec.root_path)
+        elif self.launch.no_pivot:
+            rootfs.move_root(spec.root_path)
+        else:
+            rootfs.pivot(spec.root_path)
+
+    def root_propagation(self) -> None:
+        rootfs.set_root_propagation(self.launch.spec.rootfs_propagation)
+
+    def readonly_root(self) -> None:
+        rootfs.readonly_root()
+
+    def hostname(self) -> None:
+        sc.sethostname(self.launch.spec.hostname)
+
+    def domainname(self) -> None:
+        sc.setdomainname(self.launch.spec.domainname)
+
+    def sysctl(self) -> None:
+        for key, value in self.launch.spec.sysctl.items():
+            path = "/proc/sys/" + key.replace(".", "/")
+            try:
+                with open(path, "w") as f:
+                    f.write(value)
+            except OSError as err:
+                raise PyruncError(f"linux.sysctl.{key}: writing {path}: "
+                                  f"{err.strerror}") from None
+
+    def readonly_paths(self) -> None:
+        for path in self.launch.spec.readonly_paths:
+            rootfs.readonly_path(path)
+
+    def masked_paths(self) -> None:
+        for path in self.launch.spec.masked_paths:
+            rootfs.mask_path(path, self.launch.spec.mount_label)
+
+    def session_keyring(self) -> None:
+        try:
+            serial = sc.join_session_keyring(f"_ses.{self.launch.id}")
+        except PyruncError as err:
+            # Some kernels/sandboxes refuse keyrings; runc treats ENOSYS as "no keyring".
+            if getattr(err, "errno", 0) == errno.ENOSYS:
+                return
+            raise
+        # The kernel's default for a new session keyring (possessor: all; user:
+        # view, read, link) plus user search, as runc sets it.
+        sc.keyctl_setperm(serial, 0x3F1B0000)
+
+    def rlimits(self) -> None:
+        rlimits.apply(self.launch.rlimits)
+
+    def oom_score_adj(self) -> None:
+        try:
+            with open("/proc/self/oom_score_adj", "w") as f:
+                f.write(str(self.launch.oom_score_adj))
+        except OSError as err:
+            raise PyruncError(f"process.oomScoreAdj: {err.strerror}") from None
+
+    def no_new_privileges(self) -> None:
+        capabilities.set_no_new_privs()
+
+    def drop_bounding(self) -> None:
+        capabilities.drop_bounding(self.launch.caps.bounding)
+
+    def switch_user(self) -> None:
+        user = self.launch.user
+        keep = self.launch.caps is not None
+        if keep:
+            capabilities.set_keepcaps(True)
+        users.switch(user.uid, user.gid, user.additional_gids, users.setgroups_allowed())
+        if keep:
+            capabilities.set_keepcaps(False)
+
+    def apply_capabilities(self) -> None:
+        capabilities.apply_sets(self.launch.caps)
+        capabilities.apply_ambient(self.launch.caps.ambient)
+
+    def umask(self) -> None:
+        os.umask(self.launch.umask if self.launch.umask is not None else 0o022)
+
+    def chdir(self) -> None:
+        try:
+            os.chdir(self.launch.cwd)
+        except OSError as err:
+            raise PyruncError(f"process.cwd: chdir to {self.launch.cwd!r}: "
+                              f"{err.strerror}") from None
+
+    def default_env(self) -> None:
+        if not any(e.startswith("HOME=") for e in self.env):
+            self.env.append("HOME=" + users.home_of(self.launch.user.uid))
+
+    def resolve_executable(self) -> None:
+        """Look args[0] up with the container's PATH, inside the container
+        (config.md#configProcess: execvp semantics). Done before "ready" so a
+        missing binary fails `create`, as callers expect."""
+        self.executable = lookup(self.launch.args[0], self.env)
+
+    def report_ready(self) -> None:
+        self.chan.send("ready")
+        self.chan.close()
+
+    def await_start(self) -> None:
+        # Blocks until `start` opens the fifo for reading. Relative to an
+        # O_PATH fd of the state directory: the host path is out of reach
+        # after pivot_root, and /proc/self/fd is not readable by a
+        # non-dumpable process that switched to another user.
+        self.fifo_fd = os.open("exec.fifo", os.O_WRONLY | os.O_CLOEXEC,
+                               dir_fd=self.launch.state_dir_fd)
+        os.close(self.launch.state_dir_fd)
+
+    def start_container_hooks(self) -> None:
+        hooks.run_all("startContainer", self.launch.spec.hooks["startContainer"],
+                      self._hook_state("running"))
+
+    def exec(self) -> None:
+        prepare_fds(self.launch.extra_fds)
+        signals.reset_all()
+        try:
+            os.execve(self.executable, self.launch.args, _environ(self.env))
+        except OSError as err:
+            raise PyruncError(f"exec: {self.executable!r}: {err.strerror}") from None
+
+    # --- helpers ----------------------------------------------------------------
+    def _hook_state(self, status: str) -> dict:
+        state = dict(self.launch.hook_state)
+        state["status"] = status
+        state["pid"] = self.launch.init_pid_in_container or os.getpid()
+        return state
+
+
+def steps(init: Init) -> list:
+    """The setup steps, in kernel- and spec-mandated order."""
+    launch = init.launch
+    spec = launch.spec
+    proc = spec.process
+    out = [init.nondumpable, init.await_cgroup]
+    if launch.new_cgroupns:
+        out.append(init.unshare_cgroupns)
+    if launch.new_netns:
+        out.append(init.loopback_up)
+    if launch.has_mountns:
+        out += [init.prepare_root, init.mounts]
+        if launch.setup_dev:
+            out.append(init.devices)
+        out.append(init.make_cwd)
+    if launch.runtime_hooks:
+        out.append(init.runtime_hooks)
+    if spec.hooks["createContainer"]:
+        out.append(init.create_container_hooks)
+    # config.md: the create hooks run before pivot_root.
+    out.append(init.switch_root)
+    if launch.has_mountns:
+        if spec.rootfs_propagation:
+            out.append(init.root_propagation)
+        if spec.root_readonly:
+            out.append(init.readonly_root)
+    if spec.hostname is not None and spec.namespace("uts") is not None:
+        out.append(init.hostname)
+    if spec.domainname is not None and spec.namespace("uts") is not None:
+        out.append(init.domainname)
+    if spec.sysctl:
+        out.append(init.sysctl)
+    if spec.readonly_paths:
+        out.append(init.readonly_paths)
+    if spec.masked_paths:
+        out.append(init.masked_paths)
+    if not launch.no_new_keyring:
+        out.append(init.session_keyring)
+    # Limits need CAP_SYS_RESOURCE to raise: before the user switch.
+    if launch.rlimits:
+        out.append(init.rlimits)
+    if launch.oom_score_adj is not None:
+        out.append(init.oom_score_adj)
+    if launch.no_new_privileges:
+        out.append(init.no_new_privileges)
+    # PR_CAPBSET_DROP needs CAP_SETPCAP, which the user switch may remove.
+    if launch.caps is not None:
+        out.append(init.drop_bounding)
+    out.append(init.switch_user)
+    # capset after setuid: the switch clears the sets unless keep-caps, and the
+    # final sets must be exactly the configured ones.
+    if launch.caps is not None:
+        out.append(init.apply_capabilities)
+    out += [init.umask, init.chdir, init.default_env, init.resolve_executable,
+            init.report_ready, init.await_start]
+    if proc is not None and spec.hooks["startContainer"]:
+        out.append(init.start_container_hooks)
+    out.append(init.exec)
+    return out
+
+
+def run(launch: Launch, chan: Channel) -> None:
+    init = Init(launch, chan)
+    try:
+        for step in steps(init):
+            step()
+    except BaseException as err:  # noqa: BLE001 - reported to the parent or to start
+        if init.fifo_fd >= 0:  # past "ready": `start` is the one listening
+            _report_to_start(init.fifo_fd, err)
+        child_fail(chan, err)
+    os._exit(1)
+
+
+def _report_to_start(fd: int, err: BaseException) -> None:
+    msg = str(err) if isinstance(err, PyruncError) else f"{type(err).__name__}: {err}"
+    try:
+        os.write(fd, msg.encode()[:4000])
+    except OSError:
+        pass
+    os._exit(1)
+
+
+def _environ(env: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in env:
+        key, sep, value = item.partition("=")
+        if sep:
+            out[key] = value
+    return out
+
+
+def lookup(name: str, env: list[str]) -> str:
+    """execvp's search, with Go's exec.LookPath error wording that callers
+    (Docker, Podman) turn into exit codes 126/127."""
+    if "/" in name:
+        _check_executable(name, name)
+        return name
+    path = next((e[5:] for e in reversed(env) if e.startswith("PATH=")), DEFAULT_PATH)
+    for directory in path.split(":"):
+        candidate = os.path.join(directory or ".", name)
+        try:
+            _check_executable(name, candidate)
+            return candidate
+        except PyruncError:
+            continue
+    raise PyruncError(f'exec: "{name}": executable file not found in $PATH')
+
+
+def _check_executable(name: str, path: str) -> None:
+    try:
+        st = os.stat(path)
+    except OSError as err:
+        raise PyruncError(f'exec: "{name}": stat {path}: {err.strerror.lower()}') from None
+    if stat.S_ISDIR(st.st_mode):
+        raise PyruncError(f'exec: "{name}": is a directory')
+    if not os.access(path, os.X_OK):
+        raise PyruncError(f'exec: "{name}": permission denied')
+
+
+def prepare_fds(extra: int) -> None:
+    """Exactly fds 0-2 and the LISTEN_FDS/--preserve-fds ones (3..3+extra-1)
+    reach the program; everything else of ours is close-on-exec
+    (runtime-linux.md#runtimeLinuxFileDescriptors, CVE-2024-21626)."""
+    for fd in range(3 + extra):
+        try:
+            os.set_inheritable(fd, True)
+        except OSError:
+            pass
+    sc.close_range_cloexec(3 + extra)

@@ -1,0 +1,48 @@
+"""The intermediate process: joins and creates namespaces, forks the init
+(PID 1 of a new PID namespace, which only a child can enter), reports the
+init's pid and exits. Runs in a forked child and never returns."""
+from __future__ import annotations
+
+import os
+
+from ..linux import namespaces, syscalls
+from . import init
+from .launch import Launch
+from .sync import Channel, child_fail
+
+
+def run(launch: Launch, chan: Channel) -> None:
+    try:
+        # A process that joins the container must not be ptrace-able or have
+        # its /proc/PID/exe (the host interpreter) opened by the container.
+        syscalls.prctl(syscalls.PR_SET_DUMPABLE, 0)
+        namespaces.join(launch.join_fds)
+        if launch.new_userns:
+            # userns first: the namespaces unshared next are then owned by it.
+            syscalls.unshare(syscalls.CLONE_NEWUSER)
+            chan.send("userns")
+            chan.expect("userns-ok")
+            _become_root()
+        if launch.new_timens:
+            # Offsets must be written before any process enters the namespace.
+            syscalls.unshare(syscalls.CLONE_NEWTIME)
+            namespaces.write_time_offsets(launch.spec.time_offsets)
+        if launch.new_ns_flags:
+            syscalls.unshare(launch.new_ns_flags)
+        pid = os.fork()
+        if pid == 0:
+            init.run(launch, chan)  # never returns
+        chan.send("pid", pid=pid)
+    except BaseException as err:  # noqa: BLE001 - reported to the parent
+        child_fail(chan, err)
+    os._exit(0)
+
+
+def _become_root() -> None:
+    """Take uid/gid 0 of the new user namespace when the mappings include it;
+    the capabilities gained by unshare are enough otherwise."""
+    for call in (os.setresgid, os.setresuid):
+        try:
+            call(0, 0, 0)
+        except OSError:
+            pass

@@ -1,0 +1,46 @@
+"""What the intermediate and init processes need, resolved by the parent
+before it forks: plain values only (they cross a fork, not a pipe)."""
+from __future__ import annotations
+
+
+class Launch:
+    __slots__ = (
+        "id", "spec", "state_dir_fd", "cgroup_views", "no_pivot", "no_new_keyring",
+        "extra_fds", "listen_fds", "caps", "rlimits", "env", "cwd", "args", "user",
+        "umask", "no_new_privileges", "oom_score_adj", "join_fds", "new_ns_flags",
+        "new_userns", "in_userns", "new_cgroupns", "new_timens", "new_netns",
+        "has_mountns", "setup_dev", "device_nodes", "runtime_hooks", "hook_state",
+        "init_pid_in_container",
+    )
+
+    def __init__(self) -> None:
+        self.id = ""
+        self.spec = None                 # bundle.Spec
+        self.state_dir_fd = -1           # O_PATH fd of <root>/<id>, for the exec fifo
+        self.cgroup_views: list = []     # rootfs.CgroupView for `cgroup` mounts
+        self.no_pivot = False
+        self.no_new_keyring = False
+        self.extra_fds = 0               # LISTEN_FDS + --preserve-fds, from fd 3 on
+        self.listen_fds = 0
+        self.caps = None                 # capabilities.CapSets or None
+        self.rlimits: list = []          # (resource, soft, hard, name)
+        self.env: list[str] = []
+        self.cwd = "/"
+        self.args: list[str] = []
+        self.user = None                 # bundle.User
+        self.umask: int | None = None
+        self.no_new_privileges = False
+        self.oom_score_adj: int | None = None
+        self.join_fds: list = []         # (kind, fd, path) of namespaces to join
+        self.new_ns_flags = 0            # CLONE_NEW* for namespaces unshared before init forks
+        self.new_userns = False
+        self.in_userns = False           # any user namespace other than the host's
+        self.new_cgroupns = False
+        self.new_timens = False
+        self.new_netns = False
+        self.has_mountns = False
+        self.setup_dev = True
+        self.device_nodes: list = []     # devices.Node
+        self.runtime_hooks = False       # prestart/createRuntime hooks to run in the parent
+        self.hook_state: dict = {}       # state for hooks, pid filled in later
+        self.init_pid_in_container = 0

@@ -1,0 +1,133 @@
+"""The parent's side of the process model: fork the intermediate, answer its
+requests over the sync channel, place the init in its cgroups, run the
+runtime-namespace create hooks, and wait until the init reports ready.
+
+Any failure kills what was started; the caller undoes the rest.
+"""
+from __future__ import annotations
+
+import os
+
+from .. import log
+from ..errors import ProcessStartError, PyruncError
+from ..linux import namespaces
+from ..linux import syscalls as sc
+from . import intermediate
+from .launch import Launch
+from .sync import Channel, child_fail
+
+
+class Callbacks:
+    """What the parent does at each point; container.py supplies these."""
+
+    def init_started(self, pid: int) -> None:  # record the pid before anything can fail
+        raise NotImplementedError
+
+    def place_in_cgroup(self, pid: int) -> None:
+        raise NotImplementedError
+
+    def runtime_hooks(self, pid: int) -> None:
+        raise NotImplementedError
+
+
+def launch(spec_launch: Launch, callbacks: Callbacks) -> int:
+    """Start the container's init; return its host pid once it is blocked
+    before execve with everything in place."""
+    parent_chan, child_chan = Channel.pair()
+    log.flush_stdio()
+    # Become the subreaper: when the intermediate exits, the init becomes our
+    # child, so a failure can be cleaned up (and `run` can wait for it).
+    sc.prctl(sc.PR_SET_CHILD_SUBREAPER, 1)
+    pid = os.fork()
+    if pid == 0:
+        parent_chan.close()
+        try:
+            intermediate.run(spec_launch, child_chan)
+        except BaseException as err:  # noqa: BLE001
+            child_fail(child_chan, err)
+        os._exit(1)
+    child_chan.close()
+    init_pid = 0
+    try:
+        init_pid = _await_init_pid(parent_chan, pid, spec_launch)
+        callbacks.init_started(init_pid)
+        callbacks.place_in_cgroup(init_pid)
+        parent_chan.send("cgroup-ok")
+        while True:
+            got = parent_chan.recv()
+            if got is None:
+                raise ProcessStartError("container init exited during setup")
+            msg = got[0]
+            kind = msg.get("type")
+            if kind == "hooks":
+                callbacks.runtime_hooks(init_pid)
+                parent_chan.send("hooks-done")
+            elif kind == "ready":
+                return init_pid
+            elif kind == "error":
+                raise ProcessStartError(str(msg.get("msg")))
+            else:
+                raise ProcessStartError(f"sync channel: unexpected message {kind!r}")
+    except BaseException:
+        _kill_and_reap(init_pid)
+        _reap(pid)
+        raise
+    finally:
+        parent_chan.close()
+
+
+def _await_init_pid(chan: Channel, intermediate: int, launch: Launch) -> int:
+    try:
+        while True:
+            got = chan.recv()
+            if got is None:
+                raise ProcessStartError("intermediate process exited without reporting")
+            msg = got[0]
+            kind = msg.get("type")
+            if kind == "userns":
+                spec = launch.spec
+                namespaces.write_id_maps(intermediate,
+                                         "".join(m.line() for m in spec.uid_mappings),
+                                         "".join(m.line() for m in spec.gid_mappings))
+                chan.send("userns-ok")
+            elif kind == "pid":
+                return int(msg["pid"])
+            elif kind == "error":
+                raise ProcessStartError(str(msg.get("msg")))
+            else:
+                raise ProcessStartError(f"sync channel: unexpected message {kind!r}")
+    finally:
+        _reap(intermediate)
+
+
+def _reap(pid: int) -> None:
+    if pid <= 0:
+        return
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
+
+
+def _kill_and_reap(pid: int) -> None:
+    if pid <= 0:
+        return
+    try:
+        os.kill(pid, 9)
+    except ProcessLookupError:
+        return
+    _reap(pid)
+
+
+def check_extra_fds(count: int) -> None:
+    """--preserve-fds N and LISTEN_FDS pass fds 3.. through: each must be open,
+    or a file of ours could take its number and leak into the container."""
+    for fd in range(3, 3 + count):
+        try:
+            os.fstat(fd)
+        except OSError:
+            raise PyruncError(f"unable to stat preserved-fd {fd - 3} (of {count}): "
+                              f"fd {fd} is not open") from None
+
+
+__all__ = ["launch", "Callbacks", "check_extra_fds"]
