@@ -28,34 +28,109 @@ def open_in_root(rootfd: int, path: str, flags: int = os.O_PATH) -> int:
     return syscalls.openat2(rootfd, path.lstrip("/") or ".", flags, _RESOLVE)
 
 
-def _split(path: str) -> tuple[str, str]:
-    path = path.strip("/")
-    parent, _, name = path.rpartition("/")
-    return parent, name
+_MAX_SYMLINKS = 40
+
+
+def _canonical(rootfd: int, fd: int) -> list[str]:
+    """The components of what fd refers to, relative to the root."""
+    root = os.readlink(fd_path(rootfd)).rstrip("/")
+    real = os.readlink(fd_path(fd))
+    rel = real[len(root):] if real.startswith(root + "/") or real == root else ""
+    return [p for p in rel.split("/") if p]
+
+
+def _walk(rootfd: int, path: str, create_dirs: bool, mode: int) -> tuple[list[str], str]:
+    """Resolve path inside the root component by component, following symlinks
+    (dangling ones too, so their targets are created inside the root) and
+    creating missing directories if asked. Returns (canonical parent
+    components, final name), the final component not followed."""
+    remaining = [p for p in path.split("/") if p and p != "."]
+    done: list[str] = []
+    hops = 0
+    while len(remaining) > 1 or (remaining and remaining[0] == ".."):
+        comp = remaining.pop(0)
+        if comp == "..":
+            done = done[:-1]  # never above the root
+            continue
+        if comp == ".":
+            continue
+        candidate = "/".join(done + [comp])
+        try:
+            fd = open_in_root(rootfd, candidate, os.O_PATH | os.O_DIRECTORY)
+        except KernelError as err:
+            if err.errno == errno.ENOTDIR:
+                raise PyruncError(f"{candidate} exists inside the container and is not "
+                                  "a directory") from None
+            if err.errno != errno.ENOENT:
+                raise
+        else:
+            done = _canonical(rootfd, fd)
+            os.close(fd)
+            continue
+        target = _readlink(rootfd, done, comp)
+        if target is not None:
+            hops += 1
+            if hops > _MAX_SYMLINKS:
+                raise KernelError("resolve", errno.ELOOP, path)
+            if target.startswith("/"):
+                done = []
+            remaining = [p for p in target.split("/") if p and p != "."] + remaining
+            continue
+        if not create_dirs:
+            raise KernelError("resolve", errno.ENOENT, path)
+        pfd = open_in_root(rootfd, "/".join(done), os.O_PATH | os.O_DIRECTORY)
+        try:
+            os.mkdir(comp, mode, dir_fd=pfd)
+        except FileExistsError:
+            pass
+        finally:
+            os.close(pfd)
+        done.append(comp)
+    return done, (remaining[0] if remaining else "")
+
+
+def _readlink(rootfd: int, parent: list[str], name: str) -> str | None:
+    pfd = open_in_root(rootfd, "/".join(parent), os.O_PATH | os.O_DIRECTORY)
+    try:
+        return os.readlink(name, dir_fd=pfd)
+    except OSError:
+        return None
+    finally:
+        os.close(pfd)
+
+
+def resolve_final(rootfd: int, path: str, create_dirs: bool = True,
+                  mode: int = 0o755) -> tuple[int, str]:
+    """(O_PATH fd of the parent directory, final name) for path inside the
+    root, with a final symlink followed even if it dangles."""
+    for _ in range(_MAX_SYMLINKS):
+        parent, name = _walk(rootfd, path, create_dirs, mode)
+        target = _readlink(rootfd, parent, name) if name else None
+        if target is None:
+            return open_in_root(rootfd, "/".join(parent), os.O_PATH | os.O_DIRECTORY), name
+        path = target if target.startswith("/") else "/".join(parent + [target])
+    raise KernelError("resolve", errno.ELOOP, path)
 
 
 def mkdir_all(rootfd: int, path: str, mode: int = 0o755) -> int:
     """Make path and its missing parents inside the root; return an O_PATH fd
     of the directory. An existing non-directory is an error."""
+    pfd, name = resolve_final(rootfd, path, True, mode)
     try:
-        fd = open_in_root(rootfd, path, os.O_PATH | os.O_DIRECTORY)
-        return fd
-    except KernelError as err:
-        if err.errno == errno.ENOTDIR:
-            raise PyruncError(f"{path} exists inside the container and is not a "
-                              "directory") from None
-        if err.errno != errno.ENOENT:
-            raise
-    parent, name = _split(path)
-    if not name:
-        raise PyruncError(f"cannot create {path!r} inside the container")
-    pfd = mkdir_all(rootfd, parent, mode)
-    try:
+        if name:
+            try:
+                os.mkdir(name, mode, dir_fd=pfd)
+            except FileExistsError:
+                pass
         try:
-            os.mkdir(name, mode, dir_fd=pfd)
-        except FileExistsError:
-            pass  # raced with ourselves or a dangling symlink: the open below decides
-        return open_in_root(rootfd, path, os.O_PATH | os.O_DIRECTORY)
+            return syscalls.openat2(pfd, name or ".", os.O_PATH | os.O_DIRECTORY
+                                    | os.O_NOFOLLOW, syscalls.RESOLVE_NO_SYMLINKS
+                                    | syscalls.RESOLVE_BENEATH)
+        except KernelError as err:
+            if err.errno == errno.ENOTDIR:
+                raise PyruncError(f"{path} exists inside the container and is not a "
+                                  "directory") from None
+            raise
     finally:
         os.close(pfd)
 
@@ -63,28 +138,23 @@ def mkdir_all(rootfd: int, path: str, mode: int = 0o755) -> int:
 def make_file(rootfd: int, path: str, mode: int = 0o644) -> int:
     """Make an empty file (a bind mount target) and missing parents; return an
     O_PATH fd. An existing file of any non-directory kind is reused."""
+    pfd, name = resolve_final(rootfd, path)
     try:
-        fd = open_in_root(rootfd, path)
-    except KernelError as err:
-        if err.errno != errno.ENOENT:
-            raise
-    else:
-        if stat.S_ISDIR(os.fstat(fd).st_mode):
-            os.close(fd)
-            raise PyruncError(f"{path} exists inside the container and is a directory")
-        return fd
-    parent, name = _split(path)
-    pfd = mkdir_all(rootfd, parent)
-    try:
+        if not name:
+            raise PyruncError(f"{path} is the container's root, not a file")
         try:
-            newfd = os.open(name, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW
-                            | os.O_CLOEXEC, mode, dir_fd=pfd)
-            os.close(newfd)
+            os.close(os.open(name, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW
+                             | os.O_CLOEXEC, mode, dir_fd=pfd))
         except FileExistsError:
             pass
-        return open_in_root(rootfd, path)
+        fd = syscalls.openat2(pfd, name, os.O_PATH | os.O_NOFOLLOW,
+                              syscalls.RESOLVE_NO_SYMLINKS | syscalls.RESOLVE_BENEATH)
     finally:
         os.close(pfd)
+    if stat.S_ISDIR(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise PyruncError(f"{path} exists inside the container and is a directory")
+    return fd
 
 
 def exists(rootfd: int, path: str, follow: bool = True) -> os.stat_result | None:
@@ -102,6 +172,7 @@ def exists(rootfd: int, path: str, follow: bool = True) -> os.stat_result | None
 
 
 def parent_and_name(rootfd: int, path: str) -> tuple[int, str]:
-    """(O_PATH fd of the parent directory, created if missing; last component)."""
-    parent, name = _split(path)
-    return mkdir_all(rootfd, parent), name
+    """(O_PATH fd of the parent directory, created if missing; last component),
+    the last component itself not followed (for symlink, mknod, unlink)."""
+    parent, name = _walk(rootfd, path, True, 0o755)
+    return open_in_root(rootfd, "/".join(parent), os.O_PATH | os.O_DIRECTORY), name

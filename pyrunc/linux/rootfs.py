@@ -220,11 +220,7 @@ def _mount_cgroup(rootfd: int, dest: str, opts: mountopts.MountOptions,
     one a bind of the container's cgroup directory."""
     flags = opts.flags & ~sc.MS_BIND
     if len(views) == 1 and views[0].version == 2:
-        fd = paths.mkdir_all(rootfd, dest)
-        try:
-            _mount_cgroup_view(paths.fd_path(fd), views[0], flags, cgroupns, in_userns)
-        finally:
-            os.close(fd)
+        _mount_cgroup_view(rootfd, dest, views[0], flags, cgroupns, in_userns)
         _finish(rootfd, dest, opts, where)
         return
     fd = paths.mkdir_all(rootfd, dest)
@@ -234,11 +230,7 @@ def _mount_cgroup(rootfd: int, dest: str, opts: mountopts.MountOptions,
         os.close(fd)
     for view in views:
         sub = f"{dest.rstrip('/')}/{view.name}"
-        subfd = paths.mkdir_all(rootfd, sub)
-        try:
-            _mount_cgroup_view(paths.fd_path(subfd), view, flags, cgroupns, in_userns)
-        finally:
-            os.close(subfd)
+        _mount_cgroup_view(rootfd, sub, view, flags, cgroupns, in_userns)
         for link in view.links:
             pfd, name = paths.parent_and_name(rootfd, f"{dest.rstrip('/')}/{link}")
             try:
@@ -256,14 +248,24 @@ def _mount_cgroup(rootfd: int, dest: str, opts: mountopts.MountOptions,
     _finish(rootfd, dest, opts, where)
 
 
-def _mount_cgroup_view(target: str, view: CgroupView, flags: int, cgroupns: bool,
-                       in_userns: bool) -> None:
-    if cgroupns:
-        fstype = "cgroup2" if view.version == 2 else "cgroup"
-        sc.mount(fstype, target, fstype, flags, view.data if view.version == 1 else None)
-        return
-    sc.mount(view.host_path, target, None, sc.MS_BIND | sc.MS_REC)
-    bind_remount(target, flags, in_userns)
+def _mount_cgroup_view(rootfd: int, dest: str, view: CgroupView, flags: int,
+                       cgroupns: bool, in_userns: bool) -> None:
+    fd = paths.mkdir_all(rootfd, dest)
+    try:
+        if cgroupns:
+            fstype = "cgroup2" if view.version == 2 else "cgroup"
+            sc.mount(fstype, paths.fd_path(fd), fstype, flags,
+                     view.data if view.version == 1 else None)
+            return
+        sc.mount(view.host_path, paths.fd_path(fd), None, sc.MS_BIND | sc.MS_REC)
+    finally:
+        os.close(fd)
+    # The fd above is the directory under the new mount: reopen to reach the mount.
+    fd = paths.open_in_root(rootfd, dest)
+    try:
+        bind_remount(paths.fd_path(fd), flags, in_userns)
+    finally:
+        os.close(fd)
 
 
 def pivot(root_path: str) -> None:

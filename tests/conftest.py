@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from helpers import Bundle, Runtime, build_rootfs, pyrunc_argv  # noqa: E402
+
+IS_ROOT = os.geteuid() == 0
+
+
+def pytest_collection_modifyitems(config, items):
+    if IS_ROOT:
+        return
+    skip = pytest.mark.skip(reason="integration test: needs root and a real kernel")
+    for item in items:
+        if "integration" in item.nodeid.split(os.sep):
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def rootfs():
+    if not os.path.exists("/bin/busybox"):
+        pytest.fail("busybox-static is not installed (apt-get install busybox-static)")
+    top = tempfile.mkdtemp(prefix="pyrunc-rootfs-")
+    os.chmod(top, 0o755)  # a container user (or a user namespace) must reach it
+    path = build_rootfs(os.path.join(top, "rootfs"))
+    yield path
+    shutil.rmtree(top, ignore_errors=True)
+
+
+@pytest.fixture
+def bundle(tmp_path, rootfs):
+    return Bundle(str(tmp_path / "bundle"), rootfs)
+
+
+def _make_runtime(name: str, tmp_path) -> Runtime:
+    root = str(tmp_path / f"{name}-root")
+    if name == "pyrunc":
+        return Runtime("pyrunc", pyrunc_argv(), root)
+    path = shutil.which(name)
+    if path is None:
+        pytest.fail(f"{name} is not installed (apt-get install {name})")
+    return Runtime(name, [path], root)
+
+
+@pytest.fixture
+def pyrunc(tmp_path):
+    rt = _make_runtime("pyrunc", tmp_path)
+    yield rt
+    rt.cleanup()
+
+
+@pytest.fixture(params=["pyrunc", "runc"])
+def runtime(request, tmp_path):
+    """Runtime-spec behaviour: the same test runs against pyrunc and against
+    runc, the reference. A test that only pyrunc passes is a wrong test or a
+    runc bug, and then the test says which."""
+    rt = _make_runtime(request.param, tmp_path)
+    yield rt
+    rt.cleanup()
+
+
+@pytest.fixture
+def cid(request):
+    """A container id unique to the test (ids share the cgroup namespace)."""
+    name = request.node.name
+    clean = "".join(c if c.isalnum() or c in "-_." else "-" for c in name)[-40:]
+    return f"t{os.getpid()}-{clean}"

@@ -1,0 +1,217 @@
+"""runtime.md#runtimeLifecycle through the command line, against pyrunc and runc."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+
+import pytest
+
+from helpers import cgroup_dirs_for, proc_alive, wait_gone
+
+
+def test_create_start_state_delete_runtimeLifecycle(runtime, bundle, cid):
+    bundle.config["process"]["args"] = ["sleep", "30"]
+    runtime.create(bundle, cid, check=True)
+    st = runtime.state(cid)
+    assert st["status"] == "created"
+    assert st["id"] == cid and st["bundle"] == bundle.path
+    assert st["pid"] > 0 and proc_alive(st["pid"])
+    runtime.run("start", cid, check=True)
+    assert runtime.state(cid)["status"] == "running"
+    runtime.run("kill", cid, "KILL", check=True)
+    assert runtime.wait_status(cid, "stopped") == "stopped"
+    assert runtime.state(cid)["pid"] == 0
+    runtime.run("delete", cid, check=True)
+    assert runtime.status(cid) == "absent"
+    assert cgroup_dirs_for(cid) == []
+
+
+def test_state_output_format_runtimeState(runtime, bundle, cid):
+    """2-space JSON, no trailing newline, RFC3339 created, owner present."""
+    bundle.config["process"]["args"] = ["sleep", "30"]
+    bundle.config["annotations"] = {"com.example.key": "value"}
+    runtime.create(bundle, cid, check=True)
+    out = runtime.run("state", cid, check=True).stdout
+    assert not out.endswith("\n")
+    assert out.startswith('{\n  "ociVersion"')
+    st = json.loads(out)
+    for key in ("ociVersion", "id", "pid", "status", "bundle", "rootfs", "created", "owner"):
+        assert key in st
+    assert st["annotations"] == {"com.example.key": "value"}
+    assert st["created"].endswith("Z") and "T" in st["created"]
+
+
+def test_process_runs_only_at_start_runtimeCreate(runtime, bundle, cid, tmp_path):
+    """process.args MUST NOT be applied until start."""
+    marker = tmp_path / "out"
+    marker.mkdir()
+    bundle.config["mounts"].append({"destination": "/out", "type": "bind",
+                                    "source": str(marker), "options": ["rbind", "rw"]})
+    bundle.config["process"]["args"] = ["sh", "-c", "touch /out/ran; sleep 30"]
+    runtime.create(bundle, cid, check=True)
+    time.sleep(0.3)
+    assert not (marker / "ran").exists()
+    runtime.run("start", cid, check=True)
+    deadline = time.monotonic() + 5
+    while not (marker / "ran").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert (marker / "ran").exists()
+
+
+def test_start_twice_is_an_error_runtimeStart(runtime, bundle, cid):
+    bundle.config["process"]["args"] = ["sleep", "30"]
+    runtime.create(bundle, cid, check=True)
+    runtime.run("start", cid, check=True)
+    again = runtime.run("start", cid)
+    assert again.returncode == 1
+    assert "cannot start an already running container" in again.stderr
+    assert runtime.state(cid)["status"] == "running"
+
+
+def test_start_stopped_is_an_error_runtimeStart(runtime, bundle, cid):
+    runtime.create(bundle, cid, check=True)
+    runtime.run("start", cid, check=True)
+    assert runtime.wait_status(cid, "stopped") == "stopped"
+    again = runtime.run("start", cid)
+    assert again.returncode == 1
+    assert "cannot start a container that has stopped" in again.stderr
+
+
+def test_kill_stopped_is_an_error_runtimeKill(runtime, bundle, cid):
+    runtime.create(bundle, cid, check=True)
+    runtime.run("start", cid, check=True)
+    assert runtime.wait_status(cid, "stopped") == "stopped"
+    res = runtime.run("kill", cid, "9")
+    assert res.returncode == 1
+    assert "container not running" in res.stderr
+
+
+def test_kill_all_stopped_succeeds(runtime, bundle, cid):
+    """CRI runs `kill --all ID 9` on every exit: it must succeed when stopped."""
+    runtime.create(bundle, cid, check=True)
+    runtime.run("start", cid, check=True)
+    assert runtime.wait_status(cid, "stopped") == "stopped"
+    assert runtime.run("kill", "--all", cid, "9").returncode == 0
+
+
+@pytest.mark.parametrize("sig", ["TERM", "SIGTERM", "15"])
+def test_kill_signal_spellings_runtimeKill(runtime, bundle, cid, sig):
+    # PID 1 of a namespace gets only signals it has a handler for: trap TERM.
+    bundle.config["process"]["args"] = ["sh", "-c", "trap 'exit 3' TERM; "
+                                        "while true; do sleep 0.05; done"]
+    runtime.create(bundle, cid, check=True)
+    runtime.run("start", cid, check=True)
+    runtime.run("kill", cid, sig, check=True)
+    assert runtime.wait_status(cid, "stopped") == "stopped"
+
+
+def test_kill_created_container_runtimeKill(runtime, bundle, cid):
+    """kill is allowed on a created container (created or running)."""
+    runtime.create(bundle, cid, check=True)
+    pid = runtime.state(cid)["pid"]
+    runtime.run("kill", cid, "KILL", check=True)
+    assert wait_gone(pid)
+    assert runtime.wait_status(cid, "stopped") == "stopped"
+
+
+def test_delete_running_is_an_error_runtimeDelete(runtime, bundle, cid):
+    bundle.config["process"]["args"] = ["sleep", "30"]
+    runtime.create(bundle, cid, check=True)
+    runtime.run("start", cid, check=True)
+    res = runtime.run("delete", cid)
+    assert res.returncode == 1
+    assert f"cannot delete container {cid} that is not stopped: running" in res.stderr
+    assert runtime.state(cid)["status"] == "running"
+
+
+def test_delete_created_kills_it(runtime, bundle, cid):
+    """runc deletes a created container (kills its init) without --force."""
+    runtime.create(bundle, cid, check=True)
+    pid = runtime.state(cid)["pid"]
+    runtime.run("delete", cid, check=True)
+    assert wait_gone(pid)
+    assert runtime.status(cid) == "absent"
+    assert cgroup_dirs_for(cid) == []
+
+
+def test_delete_force_running(runtime, bundle, cid):
+    bundle.config["process"]["args"] = ["sleep", "30"]
+    runtime.create(bundle, cid, check=True)
+    runtime.run("start", cid, check=True)
+    pid = runtime.state(cid)["pid"]
+    runtime.run("delete", "--force", cid, check=True)
+    assert wait_gone(pid)
+    assert runtime.status(cid) == "absent"
+    assert cgroup_dirs_for(cid) == []
+
+
+def test_delete_force_missing_succeeds(runtime, cid):
+    assert runtime.run("delete", "--force", cid).returncode == 0
+
+
+@pytest.mark.parametrize("op", [("state",), ("start",), ("kill", "9"), ("delete",)])
+def test_missing_container_errors_runtimeQueryState(runtime, cid, op):
+    res = runtime.run(op[0], cid, *op[1:])
+    assert res.returncode == 1
+    assert "does not exist" in res.stderr
+
+
+def test_same_id_twice_is_an_error_runtimeCreate(runtime, bundle, cid):
+    runtime.create(bundle, cid, check=True)
+    res = runtime.create(bundle, cid)
+    assert res.returncode == 1
+    assert "exists" in res.stderr
+    assert runtime.state(cid)["status"] == "created"
+
+
+def test_id_reusable_after_delete_runtimeDelete(runtime, bundle, cid):
+    runtime.create(bundle, cid, check=True)
+    runtime.run("delete", cid, check=True)
+    runtime.create(bundle, cid, check=True)
+    assert runtime.state(cid)["status"] == "created"
+
+
+def test_pid_file_bare_digits(runtime, bundle, cid, tmp_path):
+    pidfile = tmp_path / "init.pid"
+    runtime.create(bundle, cid, "--pid-file", str(pidfile), check=True)
+    text = pidfile.read_text()
+    assert text.isdigit(), repr(text)
+    assert int(text) == runtime.state(cid)["pid"]
+
+
+def test_config_changes_after_create_do_not_matter_runtimeCreate(runtime, bundle, cid):
+    bundle.config["process"]["args"] = ["sleep", "30"]
+    runtime.create(bundle, cid, check=True)
+    bundle.config["process"]["args"] = ["/nonexistent"]
+    bundle.write()
+    runtime.run("start", cid, check=True)
+    assert runtime.state(cid)["status"] == "running"
+
+
+def test_init_is_the_user_process(runtime, bundle, cid):
+    """The pid in state and the pid file is the process that execs the program."""
+    bundle.config["process"]["args"] = ["sleep", "31"]
+    runtime.create(bundle, cid, check=True)
+    runtime.run("start", cid, check=True)
+    pid = runtime.state(cid)["pid"]
+    with open(f"/proc/{pid}/cmdline", "rb") as f:
+        assert f.read().split(b"\0")[:2] == [b"sleep", b"31"]
+
+
+def test_no_runtime_process_left_after_create(runtime, bundle, cid):
+    """When create returns, only the init is left (it holds no pipe of the caller
+    other than its own stdio)."""
+    runtime.create(bundle, cid, check=True, stdin=subprocess.DEVNULL)
+    pid = runtime.state(cid)["pid"]
+    children = [p for p in os.listdir("/proc") if p.isdigit() and _ppid(int(p)) == pid]
+    assert children == []
+
+
+def _ppid(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except (FileNotFoundError, ProcessLookupError):
+        return -1

@@ -1,0 +1,158 @@
+"""config-linux.md#configLinuxNamespaces: new, inherited and joined namespaces,
+user namespace mappings, time offsets, hostname and domainname."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+KINDS = {"pid": "pid", "network": "net", "mount": "mnt", "ipc": "ipc", "uts": "uts",
+         "cgroup": "cgroup"}
+
+
+def _ns_links(runtime, bundle, cid) -> dict[str, str]:
+    bundle.config["process"]["args"] = [
+        "sh", "-c", "for n in pid net mnt ipc uts cgroup user time; do "
+        "echo $n $(readlink /proc/self/ns/$n); done"]
+    res = runtime.run_container(bundle, cid, check=True)
+    return dict(line.split(" ", 1) for line in res.stdout.splitlines())
+
+
+def _host(name: str) -> str:
+    return os.readlink(f"/proc/self/ns/{name}")
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_new_namespace_configLinuxNamespaces(runtime, bundle, cid, kind):
+    types = {n["type"] for n in bundle.config["linux"]["namespaces"]} | {kind}
+    bundle.config["linux"]["namespaces"] = [{"type": t} for t in sorted(types)]
+    links = _ns_links(runtime, bundle, cid)
+    assert links[KINDS[kind]] != _host(KINDS[kind])
+
+
+@pytest.mark.parametrize("kind", ["network", "ipc", "uts", "cgroup"])
+def test_inherited_namespace_configLinuxNamespaces(runtime, bundle, cid, kind):
+    """A type not listed: the container inherits the runtime's namespace."""
+    bundle.config["linux"]["namespaces"] = [
+        n for n in bundle.config["linux"]["namespaces"] if n["type"] != kind]
+    if kind == "uts":
+        bundle.config.pop("hostname", None)
+    if kind == "network":
+        # sysfs of the host network namespace cannot be mounted from a new
+        # mount namespace without it; runc bind-mounts nothing for us here.
+        bundle.config["mounts"] = [m for m in bundle.config["mounts"]
+                                   if m["destination"] != "/sys/fs/cgroup"]
+        for m in bundle.config["mounts"]:
+            if m["destination"] == "/sys":
+                m.update(type="none", source="/sys", options=["rbind", "nosuid", "noexec",
+                                                              "nodev", "ro"])
+    links = _ns_links(runtime, bundle, cid)
+    assert links[KINDS[kind]] == _host(KINDS[kind])
+
+
+def test_join_namespaces_by_path_configLinuxNamespaces(runtime, bundle, cid, tmp_path):
+    """A second container joins the first one's net, ipc and uts namespaces."""
+    first = cid + "-a"
+    bundle.config["process"]["args"] = ["sleep", "60"]
+    runtime.create(bundle, first, check=True)
+    pid = runtime.state(first)["pid"]
+    bundle.config["linux"]["namespaces"] = [
+        {"type": t, "path": f"/proc/{pid}/ns/{KINDS[t]}"} if t in ("network", "ipc", "uts")
+        else {"type": t} for t in ("pid", "network", "ipc", "uts", "mount")]
+    bundle.config.pop("hostname")
+    links = _ns_links(runtime, bundle, cid)
+    for kind in ("network", "ipc", "uts"):
+        assert links[KINDS[kind]] == os.readlink(f"/proc/{pid}/ns/{KINDS[kind]}")
+    assert links["pid"] != os.readlink(f"/proc/{pid}/ns/pid")
+
+
+def test_join_pid_namespace_by_path(runtime, bundle, cid):
+    """Joining a pid namespace: the process is not PID 1 and sees the other init."""
+    first = cid + "-a"
+    bundle.config["process"]["args"] = ["sleep", "60"]
+    runtime.create(bundle, first, check=True)
+    runtime.run("start", first, check=True)
+    pid = runtime.state(first)["pid"]
+    bundle.config["linux"]["namespaces"] = [
+        {"type": "pid", "path": f"/proc/{pid}/ns/pid"}, {"type": "mount"},
+        {"type": "uts"}, {"type": "ipc"}, {"type": "network"}]
+    bundle.config["process"]["args"] = ["sh", "-c", "echo $$; cat /proc/1/cmdline"]
+    out = runtime.run_container(bundle, cid, check=True).stdout.split("\n")
+    assert out[0] != "1"
+    assert out[1].startswith("sleep")
+
+
+def test_hostname_and_domainname_configHostname(runtime, bundle, cid):
+    bundle.config["hostname"] = "box-one"
+    bundle.config["domainname"] = "example.test"
+    bundle.config["process"]["args"] = ["sh", "-c",
+                                        "hostname; cat /proc/sys/kernel/domainname"]
+    out = runtime.run_container(bundle, cid, check=True).stdout.split()
+    if runtime.name == "runc" and out[1:] == ["(none)"]:
+        pytest.skip("runc 1.1 ignores domainname (added in runc 1.2)")
+    assert out == ["box-one", "example.test"]
+
+
+def test_loopback_up_in_new_network_namespace(runtime, bundle, cid):
+    bundle.config["process"]["args"] = ["cat", "/sys/class/net/lo/flags"]
+    out = runtime.run_container(bundle, cid, check=True).stdout.strip()
+    assert int(out, 16) & 0x1, "lo is not up"
+
+
+def test_cgroup_namespace_root_is_container_cgroup(runtime, bundle, cid):
+    bundle.config["process"]["args"] = ["cat", "/proc/self/cgroup"]
+    out = runtime.run_container(bundle, cid, check=True).stdout
+    for line in out.splitlines():
+        assert line.rsplit(":", 1)[1] == "/", line
+
+
+def _userns(bundle, rootfs_copy=None):
+    bundle.config["linux"]["namespaces"].append({"type": "user"})
+    bundle.config["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000,
+                                              "size": 65536}]
+    bundle.config["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 100000,
+                                              "size": 65536}]
+
+
+def test_user_namespace_mappings_configLinuxUserNamespaceMappings(runtime, bundle, cid):
+    _userns(bundle)
+    bundle.config["process"]["args"] = ["sh", "-c", "id -u; cat /proc/self/uid_map "
+                                        "/proc/self/gid_map"]
+    out = runtime.run_container(bundle, cid, check=True).stdout.split("\n")
+    assert out[0] == "0"
+    assert out[1].split() == ["0", "100000", "65536"]
+    assert out[2].split() == ["0", "100000", "65536"]
+
+
+def test_user_namespace_host_view(runtime, bundle, cid):
+    """Container root is host uid 100000: the init's credentials on the host."""
+    _userns(bundle)
+    bundle.config["process"]["args"] = ["sleep", "60"]
+    runtime.create(bundle, cid, check=True)
+    pid = runtime.state(cid)["pid"]
+    runtime.run("start", cid, check=True)
+    with open(f"/proc/{pid}/status") as f:
+        uid_line = next(line for line in f if line.startswith("Uid:"))
+    assert uid_line.split()[1:] == ["100000"] * 4
+
+
+def test_time_namespace_offsets_configLinuxTimeOffset(runtime, bundle, cid):
+    bundle.config["linux"]["namespaces"].append({"type": "time"})
+    bundle.config["linux"]["timeOffsets"] = {"boottime": {"secs": 86400 * 400},
+                                             "monotonic": {"secs": 86400 * 300}}
+    bundle.config["process"]["args"] = ["cat", "/proc/uptime"]
+    res = runtime.run_container(bundle, cid)
+    if runtime.name == "runc" and res.returncode != 0:
+        pytest.skip("runc 1.1 has no time namespace support")
+    assert res.returncode == 0, res.stderr
+    with open("/proc/uptime") as f:
+        host = float(f.read().split()[0])
+    inside = float(res.stdout.split()[0])
+    assert inside - host > 86400 * 399
+
+
+def test_time_offsets_need_time_namespace(pyrunc, bundle, cid):
+    bundle.config["linux"]["timeOffsets"] = {"boottime": {"secs": 10}}
+    res = pyrunc.create(bundle, cid)
+    assert res.returncode == 1
+    assert "linux.timeOffsets" in res.stderr

@@ -1,0 +1,210 @@
+"""The init's setup order, and what it asks of the kernel, against a fake of
+linux/syscalls (no root needed): the steps run for real on a temporary rootfs,
+every mount(2)-family call is recorded instead of made."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from pyrunc import bundle
+from pyrunc.container.create import CreateOptions, _plan
+from pyrunc.default_spec import default_spec
+from pyrunc.linux import syscalls as sc
+from pyrunc.process import init as initmod
+
+
+class FakeChannel:
+    def __init__(self):
+        self.sent = []
+
+    def send(self, kind, fd=None, **fields):
+        self.sent.append(kind)
+
+    def expect(self, kind):
+        self.sent.append(f"<{kind}")
+        return {"type": kind}
+
+    def close(self):
+        pass
+
+
+class FakeKernel:
+    """Records the calls linux/ makes through the syscalls module."""
+
+    def __init__(self, monkeypatch):
+        self.calls = []
+        for name in ("umount2", "pivot_root", "unshare", "setns", "mount_setattr", "prctl",
+                     "sethostname", "setdomainname", "close_range_cloexec",
+                     "keyctl_setperm"):
+            monkeypatch.setattr(sc, name, self._recorder(name))
+        monkeypatch.setattr(sc, "mount", self.mount)
+        monkeypatch.setattr(sc, "join_session_keyring", lambda name: self.calls.append(
+            ("join_session_keyring", name)) or 1)
+
+    def _recorder(self, name):
+        def call(*args, **kw):
+            self.calls.append((name,) + tuple(_show(a) for a in args))
+            return 0
+        return call
+
+    def mount(self, source, target, fstype, flags, data=None):
+        self.calls.append(("mount", source, _show(target), fstype, flags, data))
+
+    def names(self):
+        return [c[0] for c in self.calls]
+
+    def mounts(self):
+        return [c for c in self.calls if c[0] == "mount"]
+
+
+def _show(value):
+    """A /proc/self/fd/N target is recorded as the path the fd refers to."""
+    if isinstance(value, str) and value.startswith("/proc/self/fd/"):
+        try:
+            return os.readlink(value)
+        except OSError:
+            return value
+    return value
+
+
+def _spec(tmp_path, **changes):
+    root = tmp_path / "rootfs"
+    for d in ("bin", "etc", "proc", "dev"):
+        (root / d).mkdir(parents=True, exist_ok=True)
+    (root / "bin" / "true").write_text("#!/bin/sh\n")
+    (root / "bin" / "true").chmod(0o755)
+    raw = default_spec()
+    raw["process"]["terminal"] = False
+    raw["process"]["args"] = ["true"]
+    raw["root"]["path"] = str(root)
+    for key, value in changes.items():
+        node = raw
+        parts = key.split(".")
+        for p in parts[:-1]:
+            node = node[p]
+        node[parts[-1]] = value
+    return bundle.Spec(raw, str(tmp_path))
+
+
+def _init(spec, **opts):
+    launch = _plan(spec, "ctr", CreateOptions(**opts), 0)
+    return initmod.Init(launch, FakeChannel())
+
+
+def _names(init):
+    return [step.__name__ for step in initmod.steps(init)]
+
+
+def _before(names, *ordered):
+    idx = [names.index(n) for n in ordered]
+    assert idx == sorted(idx), f"expected order {ordered} in {names}"
+
+
+def test_default_order(tmp_path):
+    names = _names(_init(_spec(tmp_path)))
+    _before(names, "nondumpable", "await_cgroup", "loopback_up", "prepare_root", "mounts",
+            "devices", "switch_root", "readonly_root", "hostname", "readonly_paths",
+            "masked_paths", "session_keyring", "rlimits", "no_new_privileges",
+            "drop_bounding", "switch_user", "apply_capabilities", "umask", "chdir",
+            "resolve_executable", "report_ready", "await_start", "exec")
+    assert "unshare_cgroupns" in names
+    _before(names, "await_cgroup", "unshare_cgroupns", "mounts")
+
+
+def test_hooks_run_before_pivot_configHooksCreateRuntime(tmp_path):
+    hooks = {k: [{"path": "/bin/true"}] for k in bundle.HOOK_KINDS}
+    names = _names(_init(_spec(tmp_path, hooks=hooks)))
+    _before(names, "mounts", "runtime_hooks", "create_container_hooks", "switch_root")
+    _before(names, "await_start", "start_container_hooks", "exec")
+
+
+def test_optional_steps_only_when_configured(tmp_path):
+    spec = _spec(tmp_path)
+    spec.hostname = None
+    spec.masked_paths = []
+    names = _names(_init(spec, no_new_keyring=True))
+    for absent in ("hostname", "masked_paths", "session_keyring", "runtime_hooks",
+                   "create_container_hooks", "start_container_hooks", "oom_score_adj"):
+        assert absent not in names
+
+
+def test_without_mount_namespace_no_mounts_are_made(tmp_path):
+    spec = _spec(tmp_path, mounts=[])
+    spec.namespaces = [n for n in spec.namespaces if n.type != "mount"]
+    names = _names(_init(spec))
+    assert "prepare_root" not in names and "mounts" not in names
+    assert "switch_root" in names
+
+
+def test_rootfs_calls_against_fake_kernel_configMounts(tmp_path, monkeypatch):
+    """prepare_root, the mounts in order, pivot_root: the recorded calls."""
+    kernel = FakeKernel(monkeypatch)
+    monkeypatch.setattr(os, "mknod", lambda path, mode, dev, dir_fd=None: open(
+        os.open(path, os.O_CREAT | os.O_WRONLY, 0o644, dir_fd=dir_fd), "w").close())
+    monkeypatch.setattr(os, "chown", lambda *a, **k: None)
+    monkeypatch.chdir(tmp_path)
+    spec = _spec(tmp_path)
+    init = _init(spec)
+    for step in (init.prepare_root, init.mounts, init.devices, init.switch_root):
+        step()
+    root = spec.root_path
+    mounts = kernel.mounts()
+    # runc's default propagation, then the rootfs bound onto itself for pivot_root.
+    assert mounts[0] == ("mount", None, "/", None, sc.MS_SLAVE | sc.MS_REC, None)
+    assert mounts[1] == ("mount", root, root, "bind", sc.MS_BIND | sc.MS_REC, None)
+    targets = [m[2] for m in mounts[2:]]
+    assert targets[:5] == [root + "/proc", root + "/dev", root + "/dev/pts",
+                           root + "/dev/shm", root + "/dev/mqueue"]
+    dev = next(m for m in mounts if m[2] == root + "/dev")
+    assert dev[1:] == ("tmpfs", root + "/dev", "tmpfs",
+                       sc.MS_NOSUID | sc.MS_STRICTATIME, "mode=755,size=65536k")
+    assert kernel.names()[-2:] == ["mount", "umount2"]
+    assert ("pivot_root", ".", ".") in kernel.calls
+    assert os.path.islink(os.path.join(root, "dev", "ptmx"))
+    assert os.readlink(os.path.join(root, "dev", "ptmx")) == "pts/ptmx"
+    for name in ("null", "zero", "full", "random", "urandom", "tty"):
+        assert os.path.exists(os.path.join(root, "dev", name))
+
+
+@pytest.mark.parametrize("link,inside", [("/../../../../../tmp", "tmp"), ("../../..", ""),
+                                         ("/", ""), ("../../etc/../tmp", "tmp")])
+def test_mount_destination_symlink_stays_in_root_configMounts(tmp_path, monkeypatch, link,
+                                                              inside):
+    """A symlink in the image cannot point a mount at the host."""
+    kernel = FakeKernel(monkeypatch)
+    spec = _spec(tmp_path, mounts=[{"destination": "/evil/data", "type": "tmpfs",
+                                    "source": "tmpfs"}])
+    os.symlink(link, os.path.join(spec.root_path, "evil"))
+    init = _init(spec)
+    init.rootfd = os.open(spec.root_path, os.O_PATH | os.O_DIRECTORY)
+    init.mounts()
+    (target,) = [m[2] for m in kernel.mounts()]
+    expected = os.path.join(spec.root_path, inside, "data").replace("//", "/")
+    assert target == expected.rstrip("/")
+    assert os.path.isdir(expected)
+    assert not os.path.exists("/tmp/data")
+
+
+def test_proc_destinations_refused(tmp_path, monkeypatch):
+    FakeKernel(monkeypatch)
+    spec = _spec(tmp_path, mounts=[{"destination": "/proc/sys/kernel", "type": "none",
+                                    "source": "/tmp", "options": ["bind"]}])
+    init = _init(spec)
+    init.rootfd = os.open(spec.root_path, os.O_PATH | os.O_DIRECTORY)
+    with pytest.raises(Exception, match="mounts\\[0\\].destination: /proc/sys/kernel"):
+        init.mounts()
+
+
+def test_lookup_uses_container_path(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    exe = tmp_path / "b" / "prog"
+    exe.write_text("#!/bin/sh\n")
+    exe.chmod(0o755)
+    env = [f"PATH={tmp_path}/a:{tmp_path}/b"]
+    assert initmod.lookup("prog", env) == str(exe)
+    with pytest.raises(Exception, match='exec: "nope": executable file not found in \\$PATH'):
+        initmod.lookup("nope", env)
+    (tmp_path / "a" / "prog").write_text("not executable")
+    assert initmod.lookup("prog", env) == str(exe)
