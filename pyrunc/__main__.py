@@ -1,5 +1,3 @@
-import sys
+from pyrunc.cli import run
 
-from pyrunc.cli import main
-
-sys.exit(main())
+run()

@@ -16,8 +16,8 @@ import sys
 TEMPLATE = """#!{python} -IS
 import sys
 sys.path.append({site!r})
-from pyrunc.cli import main
-sys.exit(main())
+from pyrunc.cli import run
+run()
 """
 
 

@@ -29,17 +29,10 @@ def default_root() -> str:
     """runc's rule: /run/<name> for root, $XDG_RUNTIME_DIR/<name> for a non-root
     user (or root in a user namespace whose $USER is not root)."""
     xdg = os.environ.get("XDG_RUNTIME_DIR", "")
-    if xdg and (os.geteuid() != 0 or (_in_userns() and os.environ.get("USER", "root") != "root")):
+    if xdg and (os.geteuid() != 0 or (proc.in_user_namespace()
+                                      and os.environ.get("USER", "root") != "root")):
         return os.path.join(xdg, "pyrunc")
     return "/run/pyrunc"
-
-
-def _in_userns() -> bool:
-    try:
-        with open("/proc/self/uid_map") as f:
-            return f.read().split() != ["0", "0", "4294967295"]
-    except OSError:
-        return False
 
 
 def resolve_root(given: str | None) -> str:

@@ -154,8 +154,8 @@ def pyrunc_argv() -> list[str]:
     if env_bin:
         return [env_bin]
     return [sys.executable, "-c",
-            f"import sys; sys.path.insert(0, {REPO!r}); from pyrunc.cli import main; "
-            "sys.argv[0] = 'pyrunc'; sys.exit(main())"]
+            f"import sys; sys.path.insert(0, {REPO!r}); from pyrunc.cli import run; "
+            "sys.argv[0] = 'pyrunc'; run()"]
 
 
 def proc_alive(pid: int) -> bool:

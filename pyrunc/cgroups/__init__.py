@@ -18,6 +18,20 @@ from ..errors import ConfigError, PyruncError
 from .hierarchy import Hierarchy, detect, mode
 
 
+class CgroupView:
+    """One cgroup hierarchy as the container should see it at a `cgroup` mount."""
+
+    __slots__ = ("name", "host_path", "data", "version", "links")
+
+    def __init__(self, name: str, host_path: str, data: str, version: int,
+                 links: tuple[str, ...] = ()) -> None:
+        self.name = name            # subdirectory under the mount ("cpu,cpuacct", "systemd")
+        self.host_path = host_path  # the container's cgroup directory on the host
+        self.data = data            # mount data for a fresh cgroup mount ("cpu,cpuacct")
+        self.version = version      # 1 or 2
+        self.links = links          # co-mounted controllers get symlinks ("cpu", "cpuacct")
+
+
 class CgroupDir:
     """The container's directory in one hierarchy."""
 
@@ -110,6 +124,21 @@ class CgroupManager:
         if v2 is not None and self.mode == "v2":
             return v2.file("cgroup.freeze")
         return ""
+
+    def views(self) -> list[CgroupView]:
+        """How a `cgroup` mount inside the container shows each hierarchy."""
+        out = []
+        for d in self.dirs:
+            if self.mode != "v2" and d.version == 2:
+                continue  # runc shows only the v1 hierarchies on hybrid hosts
+            key = d.key
+            if key.startswith("name="):
+                name, data = key[len("name="):], f"none,{key}"
+            else:
+                name, data = (key or "unified"), key
+            links = tuple(key.split(",")) if "," in key else ()
+            out.append(CgroupView(name, d.path, data, d.version, links))
+        return out
 
     def _procs_dir(self) -> CgroupDir | None:
         """The hierarchy to enumerate processes from."""
@@ -228,4 +257,4 @@ def _inherit_cpuset(parent: str, child: str) -> None:
         _write(os.path.join(child, name), value)
 
 
-__all__ = ["CgroupManager", "CgroupDir", "check_path", "detect", "mode"]
+__all__ = ["CgroupManager", "CgroupDir", "CgroupView", "check_path", "detect", "mode"]

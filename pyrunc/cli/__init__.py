@@ -66,6 +66,19 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+def run() -> None:
+    """The program's entry point: main(), then exit without the interpreter's
+    teardown (freeing every module and object costs ~7 ms on the create path,
+    and there is nothing left to clean up: files are closed, logs unbuffered)."""
+    code = main()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            code = code or 1
+    os._exit(code)
+
+
 def _message(command: str, err: Exception) -> str:
     """runc prefixes failures of create/run with what failed."""
     from ..errors import ProcessStartError

@@ -12,8 +12,7 @@ from .. import bundle, hooks, log, state
 from ..cgroups import CgroupManager
 from ..cgroups import devices as cgdevices
 from ..errors import ConfigError, PyruncError
-from ..linux import capabilities, devices, namespaces, proc, rlimits
-from ..linux.rootfs import CgroupView
+from ..linux import capabilities, namespaces, proc, rlimits
 from ..process import parent
 from ..process.launch import Launch
 
@@ -84,7 +83,7 @@ def create(root: str, cid: str, opts: CreateOptions) -> Created:
             elif manager.mode == "v2":
                 raise ConfigError("linux.resources.devices: device rules on cgroup v2 are "
                                   "not supported by this version of pyrunc")
-        launch.cgroup_views = _cgroup_views(manager)
+        launch.cgroup_views = manager.views()
         launch.state_dir_fd = os.open(cdir.path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
         pid = parent.launch(launch, _Callbacks(cdir, record, manager, spec, launch))
         os.close(launch.state_dir_fd)
@@ -161,6 +160,9 @@ def _initial_record(spec: bundle.Spec, cid: str, manager: CgroupManager) -> dict
         "creator_pid": me,
         "creator_start": proc.start_time(me),
         "private_pidns": spec.namespace("pid") is not None,
+        # So that start and delete load the config only when they run hooks.
+        "poststart": bool(spec.hooks["poststart"]),
+        "poststop": bool(spec.hooks["poststop"]),
         "config": spec.raw,
         "cgroup": manager.record(),
     }
@@ -199,10 +201,6 @@ def _plan(spec: bundle.Spec, cid: str, opts: CreateOptions, listen: int) -> Laun
     _plan_namespaces(spec, launch)
     launch.setup_dev = not any(m.destination.rstrip("/") == "/dev" and m.is_bind
                                for m in spec.mounts)
-    launch.device_nodes = devices.default_nodes() + [
-        devices.Node(d.path, d.type, d.major, d.minor,
-                     d.file_mode if d.file_mode is not None else 0o666,
-                     d.uid or 0, d.gid or 0) for d in spec.devices]
     launch.runtime_hooks = bool(spec.hooks["prestart"] or spec.hooks["createRuntime"])
     launch.hook_state = {"ociVersion": spec.oci_version, "id": cid, "bundle": spec.bundle,
                          "annotations": spec.annotations}
@@ -231,37 +229,14 @@ def _plan_namespaces(spec: bundle.Spec, launch: Launch) -> None:
     launch.new_ns_flags = flags
     launch.new_netns = spec.has_new_namespace("network")
     launch.has_mountns = spec.namespace("mount") is not None
-    launch.in_userns = spec.namespace("user") is not None or _running_in_userns()
+    launch.in_userns = spec.namespace("user") is not None or proc.in_user_namespace()
     if not launch.has_mountns and spec.mounts:
         raise ConfigError("mounts: a container without a mount namespace cannot have "
                           "mounts (they would change the host's mounts)")
 
 
-def _running_in_userns() -> bool:
-    try:
-        with open("/proc/self/uid_map") as f:
-            return f.read().split() != ["0", "0", "4294967295"]
-    except OSError:
-        return False
-
-
 def _device_rules(spec: bundle.Spec) -> list[cgdevices.Rule]:
     return cgdevices.effective_rules(spec.device_rules)
-
-
-def _cgroup_views(manager: CgroupManager) -> list[CgroupView]:
-    views = []
-    for d in manager.dirs:
-        if manager.mode != "v2" and d.version == 2:
-            continue  # runc shows only the v1 hierarchies on hybrid hosts
-        key = d.key
-        if key.startswith("name="):
-            name, data = key[len("name="):], f"none,{key}"
-        else:
-            name, data = (key or "unified"), key
-        links = tuple(key.split(",")) if "," in key else ()
-        views.append(CgroupView(name, d.path, data, d.version, links))
-    return views
 
 
 def write_pid_file(path: str, pid: int) -> None:

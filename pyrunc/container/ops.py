@@ -7,8 +7,7 @@ import _signal
 import os
 import select
 
-from .. import bundle, hooks, log, state
-from ..cgroups import CgroupManager
+from .. import log, state
 from ..errors import ContainerNotExist, ContainerNotRunning, PyruncError, StateError
 from ..linux import proc
 
@@ -37,13 +36,11 @@ def start(root: str, cid: str) -> None:
                 "stopped": "cannot start a container that has stopped",
                 "running": "cannot start an already running container",
             }.get(status, f"cannot start a container in the {status} state"))
-        spec = stored_spec(record)
-        if spec.process is None:
-            raise StateError("process: cannot start a container without a process "
-                             "(runtime.md#runtimeStart)")
+        # runtime.md#runtimeStart errors without a process: create refuses such
+        # a config already, so every created container has one.
         release(cdir, record)
-        if spec.hooks["poststart"]:
-            run_poststart(cdir, record, spec)
+        if record.data.get("poststart"):
+            run_poststart(cdir, record, stored_spec(record))
     finally:
         cdir.unlock()
 
@@ -126,6 +123,8 @@ def _pidfd(record: state.Record) -> int:
 def run_poststart(cdir: state.ContainerDir, record: state.Record, spec: bundle.Spec) -> None:
     """runtime.md#runtimeLifecycle step 9: a failing poststart hook is an
     error, and the container is stopped and destroyed (step 12)."""
+    from .. import hooks
+
     try:
         hooks.run_all("poststart", spec.hooks["poststart"], record.oci_state("running"))
     except PyruncError:
@@ -135,9 +134,11 @@ def run_poststart(cdir: state.ContainerDir, record: state.Record, spec: bundle.S
         raise
 
 
-def stored_spec(record: state.Record) -> bundle.Spec:
+def stored_spec(record: state.Record):
     """The config as it was at create (later edits of config.json must not
     affect the container: runtime.md#runtimeCreate)."""
+    from .. import bundle
+
     return bundle.Spec(record.config, record.bundle)
 
 
@@ -150,6 +151,8 @@ def kill(root: str, cid: str, signum: int, all_processes: bool = False) -> None:
     if all_processes:
         # runc <= 1.1 and what Podman and CRI expect: every process in the
         # cgroup; a stopped container is not an error.
+        from ..cgroups import CgroupManager
+
         manager = CgroupManager.from_record(record.cgroup)
         for pid in manager.procs():
             try:
@@ -219,6 +222,8 @@ def delete(root: str, cid: str, force: bool = False) -> None:
 
 
 def _stop(record: state.Record, status: str) -> None:
+    from ..cgroups import CgroupManager
+
     manager = CgroupManager.from_record(record.cgroup)
     if status == "paused":
         thaw(record)
@@ -246,6 +251,8 @@ def thaw(record: state.Record) -> None:
 def destroy(cdir: state.ContainerDir, record: state.Record) -> None:
     """runtime.md#runtimeLifecycle step 12-13: undo create, then poststop hooks
     (whose failures are warnings only)."""
+    from ..cgroups import CgroupManager
+
     manager = CgroupManager.from_record(record.cgroup)
     if not record.data.get("private_pidns", True):
         # Without a PID namespace the init's death does not take the rest along.
@@ -256,8 +263,10 @@ def destroy(cdir: state.ContainerDir, record: state.Record) -> None:
                 pass
     manager.destroy()
     cdir.remove()
-    spec = stored_spec(record)
-    if spec.hooks["poststop"]:
+    if record.data.get("poststop"):
+        from .. import hooks
+
+        spec = stored_spec(record)
         try:
             hooks.run_all("poststop", spec.hooks["poststop"], record.oci_state("stopped"))
         except PyruncError as err:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import prctl
 
 from ..errors import ConfigError
-from . import syscalls as sc
 
 # capabilities(7) numbers, the kernel ABI.
 NUMBERS = {
@@ -122,6 +121,9 @@ def apply_sets(caps: CapSets) -> None:
 
 
 def apply_ambient(ambient: list[int]) -> None:
+    # Already loaded by the init before it left the host's mounts.
+    from . import syscalls as sc
+
     sc.prctl(sc.PR_CAP_AMBIENT, sc.PR_CAP_AMBIENT_CLEAR_ALL)
     for cap in ambient:
         sc.prctl(sc.PR_CAP_AMBIENT, sc.PR_CAP_AMBIENT_RAISE, cap)

@@ -1,21 +1,34 @@
-"""Namespaces: joining by path, creating, and their kernel names."""
+"""Namespaces: joining by path, creating, and their kernel names.
+
+The parent uses this module too (to open namespace files before it forks),
+so the ctypes-based syscalls module is imported only where setns is called.
+"""
 from __future__ import annotations
 
 import os
 
 from ..errors import PyruncError
-from . import syscalls
+
+# clone(2)/unshare(2)/setns(2) flags
+CLONE_NEWTIME = 0x80
+CLONE_NEWNS = 0x20000
+CLONE_NEWCGROUP = 0x02000000
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
 
 # config-linux.md#configLinuxNamespaces type -> (clone flag, /proc/PID/ns name)
 KINDS = {
-    "user": (syscalls.CLONE_NEWUSER, "user"),
-    "pid": (syscalls.CLONE_NEWPID, "pid"),
-    "network": (syscalls.CLONE_NEWNET, "net"),
-    "mount": (syscalls.CLONE_NEWNS, "mnt"),
-    "ipc": (syscalls.CLONE_NEWIPC, "ipc"),
-    "uts": (syscalls.CLONE_NEWUTS, "uts"),
-    "cgroup": (syscalls.CLONE_NEWCGROUP, "cgroup"),
-    "time": (syscalls.CLONE_NEWTIME, "time"),
+    "user": (CLONE_NEWUSER, "user"),
+    "pid": (CLONE_NEWPID, "pid"),
+    "network": (CLONE_NEWNET, "net"),
+    "mount": (CLONE_NEWNS, "mnt"),
+    "ipc": (CLONE_NEWIPC, "ipc"),
+    "uts": (CLONE_NEWUTS, "uts"),
+    "cgroup": (CLONE_NEWCGROUP, "cgroup"),
+    "time": (CLONE_NEWTIME, "time"),
 }
 
 # The order namespaces are joined in. The user namespace comes first: joining
@@ -56,6 +69,8 @@ def open_for_join(kind: str, path: str) -> int:
 
 def join(fds: list[tuple[str, int, str]]) -> None:
     """setns into each (kind, fd, path) in JOIN_ORDER, closing the fds."""
+    from . import syscalls
+
     by_kind = {kind: (fd, path) for kind, fd, path in fds}
     for kind in JOIN_ORDER:
         if kind in by_kind:

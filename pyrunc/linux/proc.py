@@ -52,5 +52,14 @@ def own_cgroups(pid: int | str = "self") -> dict[str, str]:
     return out
 
 
+def in_user_namespace() -> bool:
+    """True unless we are in the initial user namespace."""
+    try:
+        with open("/proc/self/uid_map") as f:
+            return f.read().split() != ["0", "0", "4294967295"]
+    except OSError:
+        return False
+
+
 def pids_exist(pids: list[int]) -> list[int]:
     return [p for p in pids if os.path.exists(f"/proc/{p}")]

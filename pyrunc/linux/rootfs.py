@@ -31,20 +31,6 @@ _LOCKED = ((os.ST_RDONLY, sc.MS_RDONLY), (os.ST_NOSUID, sc.MS_NOSUID),
            (os.ST_RELATIME, sc.MS_RELATIME))
 
 
-class CgroupView:
-    """One cgroup hierarchy as the container should see it at a `cgroup` mount."""
-
-    __slots__ = ("name", "host_path", "data", "version", "links")
-
-    def __init__(self, name: str, host_path: str, data: str, version: int,
-                 links: tuple[str, ...] = ()) -> None:
-        self.name = name            # subdirectory under the mount ("cpu,cpuacct", "systemd")
-        self.host_path = host_path  # the container's cgroup directory on the host
-        self.data = data            # mount data for a fresh cgroup mount ("cpu,cpuacct")
-        self.version = version      # 1 or 2
-        self.links = links          # co-mounted controllers get symlinks ("cpu", "cpuacct")
-
-
 def prepare_root(root_path: str, propagation: str) -> None:
     """Make the mount tree private to the container and bind the rootfs onto
     itself, so that it is a mount point pivot_root can use."""
@@ -101,7 +87,7 @@ def bind_remount(target: str, flags: int, keep_existing: bool) -> None:
 
 def mount_entry(rootfd: int, index: int, destination: str, source: str, fstype: str,
                 options: list[str], bundle: str, in_userns: bool,
-                cgroups: list[CgroupView], cgroupns: bool) -> None:
+                cgroups: list, cgroupns: bool) -> None:
     """Mount one config.md#configMounts entry, destination resolved in the root."""
     where = f"mounts[{index}]"
     opts = mountopts.parse(options)
@@ -213,9 +199,10 @@ def _finish(rootfd: int, dest: str, opts: mountopts.MountOptions, where: str) ->
 
 
 def _mount_cgroup(rootfd: int, dest: str, opts: mountopts.MountOptions,
-                  views: list[CgroupView], cgroupns: bool, in_userns: bool,
+                  views: list, cgroupns: bool, in_userns: bool,
                   where: str) -> None:
-    """A `cgroup` mount shows the container its own cgroups: with a cgroup
+    """A `cgroup` mount shows the container its own cgroups (views are
+    cgroups.CgroupView): with a cgroup
     namespace a fresh cgroup mount (rooted at the container's cgroup), without
     one a bind of the container's cgroup directory."""
     flags = opts.flags & ~sc.MS_BIND
@@ -248,7 +235,7 @@ def _mount_cgroup(rootfd: int, dest: str, opts: mountopts.MountOptions,
     _finish(rootfd, dest, opts, where)
 
 
-def _mount_cgroup_view(rootfd: int, dest: str, view: CgroupView, flags: int,
+def _mount_cgroup_view(rootfd: int, dest: str, view, flags: int,
                        cgroupns: bool, in_userns: bool) -> None:
     fd = paths.mkdir_all(rootfd, dest)
     try:

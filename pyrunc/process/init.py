@@ -19,7 +19,7 @@ import stat
 # Python library is out of reach.
 from .. import hooks
 from ..errors import PyruncError
-from ..linux import capabilities, devices, netlink, paths, rlimits, rootfs, signals
+from ..linux import capabilities, devices, namespaces, netlink, paths, rlimits, rootfs, signals
 from ..linux import syscalls as sc
 from ..linux import users
 from .launch import Launch
@@ -45,13 +45,8 @@ class Init:
         # open it (CVE-2019-5736) or ptrace us before execve.
         sc.prctl(sc.PR_SET_DUMPABLE, 0)
 
-    def await_cgroup(self) -> None:
-        # The parent places us in the container's cgroups; only then may the
-        # cgroup namespace be created, so that its root is the container's cgroup.
-        self.chan.expect("cgroup-ok")
-
     def unshare_cgroupns(self) -> None:
-        sc.unshare(sc.CLONE_NEWCGROUP)
+        sc.unshare(namespaces.CLONE_NEWCGROUP)
 
     def loopback_up(self) -> None:
         netlink.loopback_up()
@@ -71,7 +66,11 @@ class Init:
                                cgroupns)
 
     def devices(self) -> None:
-        for node in self.launch.device_nodes:
+        nodes = devices.default_nodes() + [
+            devices.Node(d.path, d.type, d.major, d.minor,
+                         d.file_mode if d.file_mode is not None else 0o666,
+                         d.uid or 0, d.gid or 0) for d in self.launch.spec.devices]
+        for node in nodes:
             devices.create(self.rootfd, node, bind_from_host=self.launch.in_userns)
         devices.ptmx(self.rootfd)
         devices.dev_symlinks(self.rootfd)
@@ -229,7 +228,10 @@ def steps(init: Init) -> list:
     launch = init.launch
     spec = launch.spec
     proc = spec.process
-    out = [init.nondumpable, init.await_cgroup]
+    # The init is born in the container's cgroups (the intermediate was placed
+    # there before forking it), so the cgroup namespace created here is rooted
+    # at the container's cgroup.
+    out = [init.nondumpable]
     if launch.new_cgroupns:
         out.append(init.unshare_cgroupns)
     if launch.new_netns:

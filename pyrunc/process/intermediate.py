@@ -1,6 +1,11 @@
-"""The intermediate process: joins and creates namespaces, forks the init
-(PID 1 of a new PID namespace, which only a child can enter), reports the
-init's pid and exits. Runs in a forked child and never returns."""
+"""The intermediate process: joins and creates namespaces, waits until the
+parent has placed it in the container's cgroups, forks the init (PID 1 of a
+new PID namespace, which only a child can enter; born in the cgroups), reports
+the init's pid and exits. Runs in a forked child and never returns.
+
+It imports the init's code (and ctypes) itself, while the parent writes the
+cgroup files: both take ~10 ms here and need not wait for each other.
+"""
 from __future__ import annotations
 
 import os
@@ -19,16 +24,17 @@ def run(launch: Launch, chan: Channel) -> None:
         namespaces.join(launch.join_fds)
         if launch.new_userns:
             # userns first: the namespaces unshared next are then owned by it.
-            syscalls.unshare(syscalls.CLONE_NEWUSER)
+            syscalls.unshare(namespaces.CLONE_NEWUSER)
             chan.send("userns")
             chan.expect("userns-ok")
             _become_root()
         if launch.new_timens:
             # Offsets must be written before any process enters the namespace.
-            syscalls.unshare(syscalls.CLONE_NEWTIME)
+            syscalls.unshare(namespaces.CLONE_NEWTIME)
             namespaces.write_time_offsets(launch.spec.time_offsets)
         if launch.new_ns_flags:
             syscalls.unshare(launch.new_ns_flags)
+        chan.expect("cgroup-ok")
         pid = os.fork()
         if pid == 0:
             init.run(launch, chan)  # never returns

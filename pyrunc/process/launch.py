@@ -9,7 +9,7 @@ class Launch:
         "extra_fds", "listen_fds", "caps", "rlimits", "env", "cwd", "args", "user",
         "umask", "no_new_privileges", "oom_score_adj", "join_fds", "new_ns_flags",
         "new_userns", "in_userns", "new_cgroupns", "new_timens", "new_netns",
-        "has_mountns", "setup_dev", "device_nodes", "runtime_hooks", "hook_state",
+        "has_mountns", "setup_dev", "runtime_hooks", "hook_state",
         "init_pid_in_container",
     )
 
@@ -17,7 +17,7 @@ class Launch:
         self.id = ""
         self.spec = None                 # bundle.Spec
         self.state_dir_fd = -1           # O_PATH fd of <root>/<id>, for the exec fifo
-        self.cgroup_views: list = []     # rootfs.CgroupView for `cgroup` mounts
+        self.cgroup_views: list = []     # cgroups.CgroupView for `cgroup` mounts
         self.no_pivot = False
         self.no_new_keyring = False
         self.extra_fds = 0               # LISTEN_FDS + --preserve-fds, from fd 3 on
@@ -40,7 +40,6 @@ class Launch:
         self.new_netns = False
         self.has_mountns = False
         self.setup_dev = True
-        self.device_nodes: list = []     # devices.Node
         self.runtime_hooks = False       # prestart/createRuntime hooks to run in the parent
         self.hook_state: dict = {}       # state for hooks, pid filled in later
         self.init_pid_in_container = 0

@@ -11,8 +11,6 @@ import os
 from .. import log
 from ..errors import ProcessStartError, PyruncError
 from ..linux import namespaces
-from ..linux import syscalls as sc
-from . import intermediate
 from .launch import Launch
 from .sync import Channel, child_fail
 
@@ -23,7 +21,7 @@ class Callbacks:
     def init_started(self, pid: int) -> None:  # record the pid before anything can fail
         raise NotImplementedError
 
-    def place_in_cgroup(self, pid: int) -> None:
+    def place_in_cgroup(self, pid: int) -> None:  # the intermediate; the init inherits
         raise NotImplementedError
 
     def runtime_hooks(self, pid: int) -> None:
@@ -37,11 +35,13 @@ def launch(spec_launch: Launch, callbacks: Callbacks) -> int:
     log.flush_stdio()
     # Become the subreaper: when the intermediate exits, the init becomes our
     # child, so a failure can be cleaned up (and `run` can wait for it).
-    sc.prctl(sc.PR_SET_CHILD_SUBREAPER, 1)
+    set_child_subreaper()
     pid = os.fork()
     if pid == 0:
         parent_chan.close()
         try:
+            from . import intermediate  # imports ctypes and the init's code: ~10 ms
+
             intermediate.run(spec_launch, child_chan)
         except BaseException as err:  # noqa: BLE001
             child_fail(child_chan, err)
@@ -49,28 +49,26 @@ def launch(spec_launch: Launch, callbacks: Callbacks) -> int:
     child_chan.close()
     init_pid = 0
     try:
+        # The intermediate goes into the cgroups (writing cgroup.procs waits for
+        # an RCU grace period, ~10 ms) while it imports and unshares; the init
+        # it forks afterwards is born inside them.
+        callbacks.place_in_cgroup(pid)
+        parent_chan.send("cgroup-ok")
         init_pid = _await_init_pid(parent_chan, pid, spec_launch)
         callbacks.init_started(init_pid)
-        callbacks.place_in_cgroup(init_pid)
-        parent_chan.send("cgroup-ok")
         while True:
-            got = parent_chan.recv()
-            if got is None:
-                raise ProcessStartError("container init exited during setup")
-            msg = got[0]
+            msg = parent_chan.expect_any()
             kind = msg.get("type")
             if kind == "hooks":
                 callbacks.runtime_hooks(init_pid)
                 parent_chan.send("hooks-done")
             elif kind == "ready":
                 return init_pid
-            elif kind == "error":
-                raise ProcessStartError(str(msg.get("msg")))
             else:
                 raise ProcessStartError(f"sync channel: unexpected message {kind!r}")
     except BaseException:
         _kill_and_reap(init_pid)
-        _reap(pid)
+        _kill_and_reap(pid)
         raise
     finally:
         parent_chan.close()
@@ -79,10 +77,7 @@ def launch(spec_launch: Launch, callbacks: Callbacks) -> int:
 def _await_init_pid(chan: Channel, intermediate: int, launch: Launch) -> int:
     try:
         while True:
-            got = chan.recv()
-            if got is None:
-                raise ProcessStartError("intermediate process exited without reporting")
-            msg = got[0]
+            msg = chan.expect_any()
             kind = msg.get("type")
             if kind == "userns":
                 spec = launch.spec
@@ -92,12 +87,16 @@ def _await_init_pid(chan: Channel, intermediate: int, launch: Launch) -> int:
                 chan.send("userns-ok")
             elif kind == "pid":
                 return int(msg["pid"])
-            elif kind == "error":
-                raise ProcessStartError(str(msg.get("msg")))
             else:
                 raise ProcessStartError(f"sync channel: unexpected message {kind!r}")
     finally:
         _reap(intermediate)
+
+
+def set_child_subreaper() -> None:
+    import prctl
+
+    prctl.set_child_subreaper(1)
 
 
 def _reap(pid: int) -> None:
@@ -115,7 +114,7 @@ def _kill_and_reap(pid: int) -> None:
     try:
         os.kill(pid, 9)
     except ProcessLookupError:
-        return
+        pass
     _reap(pid)
 
 

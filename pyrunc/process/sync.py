@@ -20,6 +20,9 @@ _MAX = 1 << 16
 class Channel:
     def __init__(self, sock: _socket.socket) -> None:
         self.sock = sock
+        # Messages that arrived before the one being waited for: the parent
+        # answers requests in its own order (e.g. cgroup-ok before userns-ok).
+        self.pending: list[dict] = []
 
     @classmethod
     def pair(cls) -> tuple["Channel", "Channel"]:
@@ -58,16 +61,33 @@ class Channel:
         return jsonio.loads(data), fd  # type: ignore[return-value]
 
     def expect(self, kind: str) -> dict:
-        """Wait for a message of this kind; an error message or EOF raises."""
+        """Wait for a message of this kind, keeping others for later; an error
+        message or EOF raises."""
+        for i, msg in enumerate(self.pending):
+            if msg.get("type") == kind:
+                return self.pending.pop(i)
+        while True:
+            got = self.recv()
+            if got is None:
+                raise ProcessStartError("the other side of the sync channel exited "
+                                        f"(waiting for {kind!r})")
+            msg = got[0]
+            if msg.get("type") == "error":
+                raise ProcessStartError(str(msg.get("msg", "unknown error")))
+            if msg.get("type") == kind:
+                return msg
+            self.pending.append(msg)
+
+    def expect_any(self) -> dict:
+        """The next message, whatever its kind; an error message or EOF raises."""
+        if self.pending:
+            return self.pending.pop(0)
         got = self.recv()
         if got is None:
-            raise ProcessStartError("container init exited before reporting "
-                                    f"(waiting for {kind!r})")
-        msg, _fd = got
+            raise ProcessStartError("container init exited during setup")
+        msg = got[0]
         if msg.get("type") == "error":
             raise ProcessStartError(str(msg.get("msg", "unknown error")))
-        if msg.get("type") != kind:
-            raise ProcessStartError(f"sync channel: expected {kind!r}, got {msg.get('type')!r}")
         return msg
 
     def close(self) -> None:
