@@ -187,6 +187,25 @@ class CgroupManager:
                     continue
                 raise PyruncError(f"cannot join cgroup {d.path}: {err.strerror}") from None
 
+    def apply_devices(self, rules: list) -> None:
+        """config-linux.md#configLinuxDeviceAllowedlist: the v1 devices
+        controller where there is one (v1 and hybrid hosts), an eBPF device
+        program on a pure v2 host."""
+        if not rules:
+            return
+        from . import devices
+
+        v1 = next((d for d in self.dirs if d.version == 1 and "devices" in d.key.split(",")),
+                  None)
+        if v1 is not None:
+            devices.apply_v1(v1.path, rules)
+            return
+        v2 = self.unified()
+        if v2 is not None:
+            from . import ebpf
+
+            ebpf.apply(v2.path, rules)
+
     def procs(self) -> list[int]:
         """Every process in the container's cgroup (host pids)."""
         d = self._procs_dir()

@@ -76,16 +76,9 @@ def create(root: str, cid: str, opts: CreateOptions) -> Created:
         os.chmod(cdir.fifo_path, 0o622)  # mkfifo is subject to the umask
         manager.create()
         record.data["cgroup"] = manager.record()
-        if rules:
-            d = manager.get("devices")
-            if d is not None and d.version == 1:
-                cgdevices.apply_v1(d.path, rules)
-            elif manager.mode == "v2":
-                raise ConfigError("linux.resources.devices: device rules on cgroup v2 are "
-                                  "not supported by this version of pyrunc")
         launch.cgroup_views = manager.views()
         launch.state_dir_fd = os.open(cdir.path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
-        pid = parent.launch(launch, _Callbacks(cdir, record, manager, spec, launch))
+        pid = parent.launch(launch, _Callbacks(cdir, record, manager, spec, rules))
         os.close(launch.state_dir_fd)
         del record.data["creating"]
         cdir.save(record)
@@ -122,12 +115,13 @@ def _undo(cdir: state.ContainerDir, manager: CgroupManager, pid: int) -> None:
 
 class _Callbacks(parent.Callbacks):
     def __init__(self, cdir: state.ContainerDir, record: state.Record,
-                 manager: CgroupManager, spec: bundle.Spec, launch: Launch) -> None:
+                 manager: CgroupManager, spec: bundle.Spec,
+                 device_rules: list[cgdevices.Rule]) -> None:
         self.cdir = cdir
         self.record = record
         self.manager = manager
         self.spec = spec
-        self.launch = launch
+        self.device_rules = device_rules
 
     def init_started(self, pid: int) -> None:
         # Recorded at once, so `delete --force` can find the init even if this
@@ -137,7 +131,10 @@ class _Callbacks(parent.Callbacks):
         self.cdir.save(self.record)
 
     def place_in_cgroup(self, pid: int) -> None:
+        # The intermediate runs only pyrunc's code; the device rules are in
+        # place before it forks the init.
         self.manager.add(pid)
+        self.manager.apply_devices(self.device_rules)
 
     def runtime_hooks(self, pid: int) -> None:
         state_obj = self.record.oci_state("creating")

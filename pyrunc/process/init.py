@@ -38,6 +38,7 @@ class Init:
         self.executable = ""
         self.env = list(launch.env)
         self.fifo_fd = -1
+        self.caller_umask = os.umask(0o022)  # 0022 while building the rootfs
 
     # --- the steps, in the order steps() lists them ----------------------------
     def nondumpable(self) -> None:
@@ -53,7 +54,6 @@ class Init:
 
     def prepare_root(self) -> None:
         spec = self.launch.spec
-        os.umask(0o022)
         rootfs.prepare_root(spec.root_path, spec.rootfs_propagation)
         self.rootfd = rootfs.open_root(spec.root_path)
 
@@ -171,7 +171,9 @@ class Init:
         capabilities.apply_ambient(self.launch.caps.ambient)
 
     def umask(self) -> None:
-        os.umask(self.launch.umask if self.launch.umask is not None else 0o022)
+        # config.md#configPOSIXUser: unspecified means the caller's umask
+        # (runc sets 0022 instead).
+        os.umask(self.launch.umask if self.launch.umask is not None else self.caller_umask)
 
     def chdir(self) -> None:
         try:
