@@ -203,9 +203,6 @@ def _plan(spec: bundle.Spec, cid: str, opts: CreateOptions, listen: int) -> Laun
                          "annotations": spec.annotations}
     if spec.has_new_namespace("pid"):
         launch.init_pid_in_container = 1
-    if any("tmpcopyup" in m.options for m in spec.mounts):
-        import shutil  # noqa: F401 - the init needs them after it left the host's mounts
-        import tempfile  # noqa: F401
     return launch
 
 

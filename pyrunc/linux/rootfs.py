@@ -34,8 +34,12 @@ _LOCKED = ((os.ST_RDONLY, sc.MS_RDONLY), (os.ST_NOSUID, sc.MS_NOSUID),
 def prepare_root(root_path: str, propagation: str) -> None:
     """Make the mount tree private to the container and bind the rootfs onto
     itself, so that it is a mount point pivot_root can use."""
-    # Default rslave: host mounts still propagate in, nothing leaks out.
+    # Default rslave: host mounts still propagate in, nothing leaks out. An
+    # unbindable tree could not be bound onto itself below: it becomes private
+    # now and unbindable after the switch of root (set_root_propagation).
     flag = ROOT_PROPAGATION.get(propagation, sc.MS_SLAVE | sc.MS_REC)
+    if flag & sc.MS_UNBINDABLE:
+        flag = sc.MS_PRIVATE | sc.MS_REC
     sc.mount(None, "/", None, flag)
     _make_parent_private(root_path)
     sc.mount(root_path, root_path, "bind", sc.MS_BIND | sc.MS_REC)
@@ -91,6 +95,9 @@ def mount_entry(rootfd: int, index: int, destination: str, source: str, fstype: 
     """Mount one config.md#configMounts entry, destination resolved in the root."""
     where = f"mounts[{index}]"
     opts = mountopts.parse(options)
+    # Lexically cleaned like runc (".." stops at the root); symlinks are
+    # resolved inside the root later.
+    destination = os.path.normpath("/" + destination.lstrip("/"))
     _check_destination(destination, fstype, where)
     if "idmap" in opts.extensions or "ridmap" in opts.extensions:
         raise PyruncError(f"{where}.options: idmap mounts are not supported by this "
@@ -107,8 +114,6 @@ def mount_entry(rootfd: int, index: int, destination: str, source: str, fstype: 
 
 def _check_destination(dest: str, fstype: str, where: str) -> None:
     parts = [p for p in dest.split("/") if p]
-    if ".." in parts:
-        raise PyruncError(f"{where}.destination: {dest!r} must not contain '..'")
     # Mounting over /proc files other than through a proc mount has been used
     # to escape containers (CVE-2019-16884 family): only proc itself, or the
     # files lxcfs-style tools replace, may be mounted under /proc.
@@ -163,16 +168,16 @@ def _mount_fs(rootfd: int, dest: str, source: str, fstype: str,
 
 
 def _tmpcopyup(target: str, source: str, fstype: str, opts: mountopts.MountOptions) -> None:
-    """tmpfs whose initial content is what the image had at the destination."""
-    import shutil
-    import tempfile
-
-    staging = tempfile.mkdtemp(prefix="pyrunc-tmpcopyup-")
+    """tmpfs whose initial content is what the image had at the destination
+    (owners, modes and times kept). The staging mount point lives in our own
+    mount namespace, so nothing shows on the host."""
+    staging = f"/tmp/.pyrunc-tmpcopyup-{os.getpid()}"
+    os.mkdir(staging, 0o700)
     try:
         sc.mount(source or fstype, staging, fstype, opts.flags & ~sc.MS_RDONLY,
                  opts.data_string)
         try:
-            shutil.copytree(target, staging, symlinks=True, dirs_exist_ok=True)
+            _copy_tree(target, staging)
             if opts.flags & sc.MS_RDONLY:
                 sc.mount(None, staging, None, sc.MS_REMOUNT | opts.flags, opts.data_string)
             sc.mount(staging, target, None, sc.MS_MOVE)
@@ -181,6 +186,34 @@ def _tmpcopyup(target: str, source: str, fstype: str, opts: mountopts.MountOptio
             raise
     finally:
         os.rmdir(staging)
+
+
+def _copy_tree(src: str, dst: str) -> None:
+    """Copy directory contents keeping owner, mode and times; symlinks as links."""
+    for entry in os.scandir(src):
+        s, d = entry.path, os.path.join(dst, entry.name)
+        st = entry.stat(follow_symlinks=False)
+        if entry.is_symlink():
+            os.symlink(os.readlink(s), d)
+        elif entry.is_dir(follow_symlinks=False):
+            os.mkdir(d, 0o700)
+            _copy_tree(s, d)
+        elif entry.is_file(follow_symlinks=False):
+            with open(s, "rb") as fi, open(d, "wb") as fo:
+                while True:
+                    chunk = fi.read(1 << 20)
+                    if not chunk:
+                        break
+                    fo.write(chunk)
+        else:
+            os.mknod(d, st.st_mode, st.st_rdev)
+        os.lchown(d, st.st_uid, st.st_gid)
+        if not entry.is_symlink():
+            os.chmod(d, stat.S_IMODE(st.st_mode))
+        os.utime(d, ns=(st.st_atime_ns, st.st_mtime_ns), follow_symlinks=False)
+    st = os.stat(src)
+    os.chown(dst, st.st_uid, st.st_gid)
+    os.chmod(dst, stat.S_IMODE(st.st_mode))
 
 
 def _finish(rootfd: int, dest: str, opts: mountopts.MountOptions, where: str) -> None:

@@ -66,7 +66,9 @@ class Init:
                                cgroupns)
 
     def devices(self) -> None:
-        nodes = devices.default_nodes() + [
+        configured = {d.path for d in self.launch.spec.devices}
+        # A configured device replaces the default one at the same path.
+        nodes = [n for n in devices.default_nodes() if n.path not in configured] + [
             devices.Node(d.path, d.type, d.major, d.minor,
                          d.file_mode if d.file_mode is not None else 0o666,
                          d.uid or 0, d.gid or 0) for d in self.launch.spec.devices]
@@ -249,11 +251,8 @@ def steps(init: Init) -> list:
         out.append(init.create_container_hooks)
     # config.md: the create hooks run before pivot_root.
     out.append(init.switch_root)
-    if launch.has_mountns:
-        if spec.rootfs_propagation:
-            out.append(init.root_propagation)
-        if spec.root_readonly:
-            out.append(init.readonly_root)
+    if launch.has_mountns and spec.root_readonly:
+        out.append(init.readonly_root)
     if spec.hostname is not None and spec.namespace("uts") is not None:
         out.append(init.hostname)
     if spec.domainname is not None and spec.namespace("uts") is not None:
@@ -264,6 +263,9 @@ def steps(init: Init) -> list:
         out.append(init.readonly_paths)
     if spec.masked_paths:
         out.append(init.masked_paths)
+    # After the bind mounts above: an unbindable tree refuses them.
+    if launch.has_mountns and spec.rootfs_propagation:
+        out.append(init.root_propagation)
     if not launch.no_new_keyring:
         out.append(init.session_keyring)
     # Limits need CAP_SYS_RESOURCE to raise: before the user switch.
