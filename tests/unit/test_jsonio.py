@@ -1,0 +1,44 @@
+"""pyrunc.jsonio must read and write exactly what the json module does."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pyrunc import jsonio
+
+values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda children: st.lists(children) | st.dictionaries(st.text(), children),
+    max_leaves=30)
+
+
+@settings(max_examples=300, deadline=None)
+@given(values)
+def test_dumps_matches_json(value):
+    assert jsonio.dumps(value) == json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    assert jsonio.dumps(value, indent=2) == json.dumps(value, indent=2, ensure_ascii=False)
+    assert jsonio.dumps(value, indent="\t") == json.dumps(value, indent="\t",
+                                                          ensure_ascii=False)
+
+
+@settings(max_examples=300, deadline=None)
+@given(values)
+def test_loads_matches_json(value):
+    text = json.dumps(value, indent=1)
+    assert jsonio.loads(text) == json.loads(text)
+    assert jsonio.loads(text.encode()) == json.loads(text)
+
+
+@pytest.mark.parametrize("bad,where", [("", "char 0"), ("{", "char 1"), ("[1,]", "char 3"),
+                                       ('{"a":1} x', "char 8"), ("\n\n  nul", "line 3")])
+def test_errors_name_the_position(bad, where):
+    with pytest.raises(jsonio.JSONError, match=where):
+        jsonio.loads(bad)
+
+
+def test_unserialisable():
+    with pytest.raises(TypeError):
+        jsonio.dumps({"a": object()})
