@@ -17,7 +17,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from helpers import build_rootfs  # noqa: E402
 
-GREETING = ["sh", "-c", "echo Hello from a pyrunc container; id; hostname; ls /"]
+GREETING = ["sh", "-c", "echo Hello from a pyrunc container; id; hostname; echo $(ls /)"]
 
 
 def main(argv: list[str]) -> int:

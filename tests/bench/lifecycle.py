@@ -75,7 +75,7 @@ def bench_runtime(name: str, binary: str, bundle: str, n: int) -> Result:
                     _wait_stopped(base, cid)
                 secs, code = _spawn(base + step)
                 if code != 0:
-                    res.error = f"{' '.join(step)} exited {code}"
+                    res.error = _why(base, step, code)
                     return res
                 total += secs
             secs, code = _spawn(base + ["run", "--bundle", bundle, f"r{i}"])
@@ -97,6 +97,15 @@ def bench_runtime(name: str, binary: str, bundle: str, n: int) -> Result:
             subprocess.run(base + ["delete", "--force", cid], capture_output=True)
         shutil.rmtree(root, ignore_errors=True)
     return res
+
+
+def _why(base: list[str], step: list[str], code: int) -> str:
+    """The failing command's own message (e.g. crun refuses hybrid cgroups)."""
+    subprocess.run(base + ["delete", "--force", step[-1]], capture_output=True)
+    out = subprocess.run(base + step, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    subprocess.run(base + ["delete", "--force", step[-1]], capture_output=True)
+    lines = (out.stderr or out.stdout).strip().splitlines()
+    return f"{step[0]} exited {code}: {lines[-1] if lines else ''}"
 
 
 def _wait_stopped(base: list[str], cid: str) -> None:
@@ -123,6 +132,7 @@ def main() -> int:
     cfg = default_spec()
     cfg["process"]["terminal"] = False
     cfg["process"]["args"] = ["true"]
+    cfg["ociVersion"] = "1.0.2"  # nothing newer is used; crun 1.8 refuses later versions
     with open(os.path.join(top, "config.json"), "w") as f:
         json.dump(cfg, f)
     candidates = [("pyrunc", args.pyrunc), ("runc", shutil.which("runc")),
