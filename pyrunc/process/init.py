@@ -133,7 +133,7 @@ class Init:
 
     def session_keyring(self) -> None:
         try:
-            serial = sc.join_session_keyring(f"_ses.{self.launch.id}")
+            serial = sc.join_session_keyring(f"_ses.{self.launch.id}")  # runc's name
         except PyruncError as err:
             # Some kernels/sandboxes refuse keyrings; runc treats ENOSYS as "no keyring".
             if getattr(err, "errno", 0) == errno.ENOSYS:

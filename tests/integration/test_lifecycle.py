@@ -219,3 +219,32 @@ def _ppid(pid: int) -> int:
             return int(f.read().rsplit(")", 1)[1].split()[1])
     except (FileNotFoundError, ProcessLookupError):
         return -1
+
+
+def _keyrings(runtime, bundle, cid, *flags):
+    bundle.config["linux"]["maskedPaths"] = [p for p in bundle.config["linux"]["maskedPaths"]
+                                             if p != "/proc/keys"]
+    bundle.config["process"]["args"] = ["cat", "/proc/keys"]
+    res = runtime.run_container(bundle, cid, *flags)
+    assert res.returncode == 0, res.stderr
+    return res.stdout
+
+
+def test_new_session_keyring(runtime, bundle, cid):
+    """Without --no-new-keyring the container gets a session keyring of its
+    own, named _ses.<id> as runc names it."""
+    out = _keyrings(runtime, bundle, cid)
+    assert any(line.split()[-2:-1] == [f"_ses.{cid}:"] for line in out.splitlines()), out
+
+
+def test_no_new_keyring(runtime, bundle, cid):
+    out = _keyrings(runtime, bundle, cid, "--no-new-keyring")
+    assert cid not in out
+
+
+def test_no_pivot(runtime, bundle, cid):
+    """--no-pivot: move the rootfs onto / and chroot (for rootfs on ramfs)."""
+    bundle.config["process"]["args"] = ["sh", "-c", "ls /bin/busybox && cat /proc/self/mountinfo"]
+    res = runtime.run_container(bundle, cid, "--no-pivot")
+    assert res.returncode == 0, res.stderr
+    assert "/bin/busybox" in res.stdout
