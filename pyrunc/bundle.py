@@ -22,7 +22,7 @@ HOOK_KINDS = ("prestart", "createRuntime", "createContainer", "startContainer",
 # so these are refused by name rather than ignored.
 _NOT_YET = (
     "process.apparmorProfile", "process.selinuxLabel", "process.scheduler",
-    "process.ioPriority", "process.execCPUAffinity", "linux.seccomp", "linux.intelRdt",
+    "process.ioPriority", "process.execCPUAffinity", "linux.intelRdt",
     "linux.personality", "linux.memoryPolicy", "linux.netDevices", "linux.mountLabel",
     "linux.resources.memory", "linux.resources.cpu", "linux.resources.pids",
     "linux.resources.blockIO", "linux.resources.hugepageLimits", "linux.resources.network",
@@ -156,6 +156,30 @@ class Hook:
         self.timeout: int | None = raw.get("timeout")
 
 
+class Seccomp:
+    """config-linux.md#configLinuxSeccomp, as plain values."""
+
+    __slots__ = ("default_action", "default_errno", "architectures", "flags",
+                 "listener_path", "listener_metadata", "rules")
+
+    def __init__(self, raw: dict) -> None:
+        from .linux.seccomp import Rule
+
+        self.default_action: str = raw["defaultAction"]
+        self.default_errno: int | None = raw.get("defaultErrnoRet")
+        self.architectures: list[str] = list(raw.get("architectures") or [])
+        self.flags: list[str] = list(raw.get("flags") or [])
+        self.listener_path: str = raw.get("listenerPath", "")
+        self.listener_metadata: str = raw.get("listenerMetadata", "")
+        self.rules = [Rule(list(s["names"]), s["action"], s.get("errnoRet"),
+                           [(a["index"], a["value"], a.get("valueTwo", 0), a["op"])
+                            for a in s.get("args") or []])
+                      for s in raw.get("syscalls") or []]
+
+    def uses(self, action: str) -> bool:
+        return self.default_action == action or any(r.action == action for r in self.rules)
+
+
 class Spec:
     """A validated config.json."""
 
@@ -194,6 +218,8 @@ class Spec:
         self.readonly_paths: list[str] = list(linux.get("readonlyPaths") or [])
         self.sysctl: dict[str, str] = dict(linux.get("sysctl") or {})
         self.mount_label: str = linux.get("mountLabel", "")
+        seccomp = linux.get("seccomp")
+        self.seccomp = Seccomp(seccomp) if seccomp is not None else None
 
     def namespace(self, kind: str) -> Namespace | None:
         for ns in self.namespaces:
@@ -290,11 +316,45 @@ def check(spec: Spec) -> None:
     for i, dev in enumerate(spec.devices):
         if not dev.path.startswith("/"):
             raise ConfigError(f"linux.devices[{i}].path: {dev.path!r} must be absolute")
+    if spec.seccomp is not None:
+        _check_seccomp(spec.seccomp)
     for field, paths in (("maskedPaths", spec.masked_paths),
                          ("readonlyPaths", spec.readonly_paths)):
         for i, p in enumerate(paths):
             if not p.startswith("/"):
                 raise ConfigError(f"linux.{field}[{i}]: {p!r} must be an absolute path")
+
+
+def _check_seccomp(sc: Seccomp) -> None:
+    """config-linux.md#configLinuxSeccomp rules beyond the schema."""
+    from .linux.seccomp import WITH_ERRNO
+
+    if sc.default_errno is not None and sc.default_action not in WITH_ERRNO:
+        raise ConfigError(f"linux.seccomp.defaultErrnoRet: {sc.default_action} does not take "
+                          "an errno (only SCMP_ACT_ERRNO and SCMP_ACT_TRACE do)")
+    for i, rule in enumerate(sc.rules):
+        if rule.errno_ret is not None and rule.action not in WITH_ERRNO:
+            raise ConfigError(f"linux.seccomp.syscalls[{i}].errnoRet: {rule.action} does not "
+                              "take an errno (only SCMP_ACT_ERRNO and SCMP_ACT_TRACE do)")
+        if rule.action == "SCMP_ACT_NOTIFY":
+            # The init hands the listener fd to pyrunc with sendmsg(2) after the
+            # filter is loaded: notifying that call could never be answered.
+            for name in ("sendmsg", "write"):
+                if name in rule.names:
+                    raise ConfigError(f"linux.seccomp.syscalls[{i}]: SCMP_ACT_NOTIFY cannot be "
+                                      f"used for {name!r} (pyrunc needs it to hand the "
+                                      "listener fd over)")
+    if sc.default_action == "SCMP_ACT_NOTIFY":
+        raise ConfigError("linux.seccomp.defaultAction: SCMP_ACT_NOTIFY as the default would "
+                          "notify the runtime's own last system calls; use it per syscall")
+    if sc.uses("SCMP_ACT_NOTIFY") and not sc.listener_path:
+        raise ConfigError("linux.seccomp.listenerPath: required when SCMP_ACT_NOTIFY is used "
+                          "(nothing would answer the notifications)")
+    if sc.listener_metadata and not sc.listener_path:
+        raise ConfigError("linux.seccomp.listenerMetadata: must not be set without "
+                          "listenerPath")
+    if sc.listener_path and not sc.listener_path.startswith("/"):
+        raise ConfigError(f"linux.seccomp.listenerPath: {sc.listener_path!r} must be absolute")
 
 
 def check_process(proc: Process, where: str) -> None:

@@ -136,6 +136,19 @@ class _Callbacks(parent.Callbacks):
         self.manager.add(pid)
         self.manager.apply_devices(self.device_rules)
 
+    def seccomp_listener(self, pid: int, fd: int) -> None:
+        from .. import jsonio
+        from ..linux import seccomp
+
+        sc = self.spec.seccomp
+        state_obj = self.record.oci_state("creating")
+        state_obj["pid"] = pid
+        payload = {"ociVersion": state.OCI_VERSION, "fds": ["seccompFd"], "pid": pid,
+                   "state": state_obj}
+        if sc.listener_metadata:
+            payload["metadata"] = sc.listener_metadata
+        seccomp.send_listener_fd(sc.listener_path, fd, jsonio.dumps(payload).encode())
+
     def runtime_hooks(self, pid: int) -> None:
         state_obj = self.record.oci_state("creating")
         state_obj["pid"] = pid

@@ -156,6 +156,20 @@ class Init:
     def no_new_privileges(self) -> None:
         capabilities.set_no_new_privs()
 
+    def seccomp(self) -> None:
+        """Load the filter; with SCMP_ACT_NOTIFY hand its listener fd to the
+        parent, which passes it to the agent at listenerPath."""
+        flt = self.launch.seccomp
+        flt.load()
+        if flt.uses_notify:
+            fd = flt.notify_fd()
+            self.chan.send("seccomp-fd", fd=fd)
+            self.chan.expect("seccomp-ok")
+            os.close(fd)
+
+    def prepare_fds(self) -> None:
+        prepare_fds(self.launch.extra_fds)
+
     def drop_bounding(self) -> None:
         capabilities.drop_bounding(self.launch.caps.bounding)
 
@@ -212,7 +226,6 @@ class Init:
                       self._hook_state("running"))
 
     def exec(self) -> None:
-        prepare_fds(self.launch.extra_fds)
         signals.reset_all()
         try:
             os.execve(self.executable, self.launch.args, _environ(self.env))
@@ -275,6 +288,10 @@ def steps(init: Init) -> list:
         out.append(init.oom_score_adj)
     if launch.no_new_privileges:
         out.append(init.no_new_privileges)
+    elif spec.seccomp is not None:
+        # Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: before
+        # the capabilities are dropped (runc does the same).
+        out.append(init.seccomp)
     # PR_CAPBSET_DROP needs CAP_SETPCAP, which the user switch may remove.
     if launch.caps is not None:
         out.append(init.drop_bounding)
@@ -284,7 +301,13 @@ def steps(init: Init) -> list:
     if launch.caps is not None:
         out.append(init.apply_capabilities)
     out += [init.umask, init.chdir, init.default_env, init.resolve_executable,
-            init.report_ready, init.await_start]
+            init.prepare_fds]
+    if launch.no_new_privileges and spec.seccomp is not None:
+        # As late as possible, so that pyrunc's own setup is not filtered;
+        # after it only the ready message, the fifo, startContainer hooks and
+        # execve remain (runc does the same).
+        out.append(init.seccomp)
+    out += [init.report_ready, init.await_start]
     if proc is not None and spec.hooks["startContainer"]:
         out.append(init.start_container_hooks)
     out.append(init.exec)

@@ -21,6 +21,8 @@ def run(launch: Launch, chan: Channel) -> None:
         # A process that joins the container must not be ptrace-able or have
         # its /proc/PID/exe (the host interpreter) opened by the container.
         syscalls.prctl(syscalls.PR_SET_DUMPABLE, 0)
+        if launch.spec.seccomp is not None:
+            _build_seccomp(launch, chan)
         namespaces.join(launch.join_fds)
         if launch.new_userns:
             # userns first: the namespaces unshared next are then owned by it.
@@ -42,6 +44,19 @@ def run(launch: Launch, chan: Channel) -> None:
     except BaseException as err:  # noqa: BLE001 - reported to the parent
         child_fail(chan, err)
     os._exit(0)
+
+
+def _build_seccomp(launch: Launch, chan: Channel) -> None:
+    """Compile the filter here (libseccomp loaded while the host's library
+    path is reachable); the init loads it. Its notes go to the parent's
+    debug log."""
+    from ..linux import seccomp
+
+    sc = launch.spec.seccomp
+    launch.seccomp, notes = seccomp.build(sc.default_action, sc.default_errno,
+                                          sc.architectures, sc.flags, sc.rules)
+    for text in notes:
+        chan.send("log", level="debug", msg=text)
 
 
 def _become_root() -> None:

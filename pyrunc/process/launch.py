@@ -9,7 +9,7 @@ class Launch:
         "extra_fds", "listen_fds", "caps", "rlimits", "env", "cwd", "args", "user",
         "umask", "no_new_privileges", "oom_score_adj", "join_fds", "new_ns_flags",
         "new_userns", "in_userns", "new_cgroupns", "new_timens", "new_netns",
-        "has_mountns", "setup_dev", "runtime_hooks", "hook_state",
+        "has_mountns", "setup_dev", "runtime_hooks", "seccomp", "hook_state",
         "init_pid_in_container",
     )
 
@@ -43,3 +43,4 @@ class Launch:
         self.runtime_hooks = False       # prestart/createRuntime hooks to run in the parent
         self.hook_state: dict = {}       # state for hooks, pid filled in later
         self.init_pid_in_container = 0
+        self.seccomp = None              # linux.seccomp.Filter, built by the intermediate

@@ -27,6 +27,9 @@ class Callbacks:
     def runtime_hooks(self, pid: int) -> None:
         raise NotImplementedError
 
+    def seccomp_listener(self, pid: int, fd: int) -> None:  # hand the notify fd to the agent
+        raise NotImplementedError
+
 
 def launch(spec_launch: Launch, callbacks: Callbacks) -> int:
     """Start the container's init; return its host pid once it is blocked
@@ -57,11 +60,20 @@ def launch(spec_launch: Launch, callbacks: Callbacks) -> int:
         init_pid = _await_init_pid(parent_chan, pid, spec_launch)
         callbacks.init_started(init_pid)
         while True:
-            msg = parent_chan.expect_any()
+            msg = _next(parent_chan)
             kind = msg.get("type")
             if kind == "hooks":
                 callbacks.runtime_hooks(init_pid)
                 parent_chan.send("hooks-done")
+            elif kind == "seccomp-fd":
+                fd = msg.get("fd")
+                if fd is None:
+                    raise ProcessStartError("sync channel: seccomp-fd without an fd")
+                try:
+                    callbacks.seccomp_listener(init_pid, fd)
+                finally:
+                    os.close(fd)
+                parent_chan.send("seccomp-ok")
             elif kind == "ready":
                 return init_pid
             else:
@@ -77,7 +89,7 @@ def launch(spec_launch: Launch, callbacks: Callbacks) -> int:
 def _await_init_pid(chan: Channel, intermediate: int, launch: Launch) -> int:
     try:
         while True:
-            msg = chan.expect_any()
+            msg = _next(chan)
             kind = msg.get("type")
             if kind == "userns":
                 spec = launch.spec
@@ -97,6 +109,16 @@ def set_child_subreaper() -> None:
     import prctl
 
     prctl.set_child_subreaper(1)
+
+
+def _next(chan: Channel) -> dict:
+    """The next message that needs an answer; log lines from the children are
+    written on the way."""
+    while True:
+        msg = chan.expect_any()
+        if msg.get("type") != "log":
+            return msg
+        log.LOG.write(str(msg.get("level", "warning")), str(msg.get("msg")))
 
 
 def _reap(pid: int) -> None:

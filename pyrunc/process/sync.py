@@ -85,9 +85,11 @@ class Channel:
         got = self.recv()
         if got is None:
             raise ProcessStartError("container init exited during setup")
-        msg = got[0]
+        msg, fd = got
         if msg.get("type") == "error":
             raise ProcessStartError(str(msg.get("msg", "unknown error")))
+        if fd is not None:
+            msg["fd"] = fd
         return msg
 
     def close(self) -> None:
