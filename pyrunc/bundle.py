@@ -21,9 +21,6 @@ HOOK_KINDS = ("prestart", "createRuntime", "createContainer", "startContainer",
 # runtime MUST generate an error for what it cannot apply (runtime.md#runtimeCreate),
 # so these are refused by name rather than ignored.
 _NOT_YET = (
-    "process.apparmorProfile", "process.selinuxLabel", "process.scheduler",
-    "process.ioPriority", "process.execCPUAffinity", "linux.intelRdt",
-    "linux.personality", "linux.memoryPolicy", "linux.netDevices", "linux.mountLabel",
     "linux.resources.memory", "linux.resources.cpu", "linux.resources.pids",
     "linux.resources.blockIO", "linux.resources.hugepageLimits", "linux.resources.network",
     "linux.resources.rdma", "linux.resources.unified",
@@ -103,7 +100,7 @@ class Process:
 
     __slots__ = ("args", "env", "cwd", "user", "terminal", "console_size", "rlimits",
                  "capabilities", "no_new_privileges", "oom_score_adj", "apparmor_profile",
-                 "selinux_label", "raw")
+                 "selinux_label", "io_priority", "scheduler", "exec_cpu_affinity", "raw")
 
     def __init__(self, raw: dict) -> None:
         self.raw = raw
@@ -123,6 +120,14 @@ class Process:
         self.oom_score_adj: int | None = raw.get("oomScoreAdj")
         self.apparmor_profile: str = raw.get("apparmorProfile", "")
         self.selinux_label: str = raw.get("selinuxLabel", "")
+        io = raw.get("ioPriority")
+        self.io_priority = (io["class"], io["priority"]) if io is not None else None
+        s = raw.get("scheduler")
+        self.scheduler = (s["policy"], s.get("nice", 0), s.get("priority", 0),
+                          list(s.get("flags") or []), s.get("runtime", 0),
+                          s.get("deadline", 0), s.get("period", 0)) if s is not None else None
+        aff = raw.get("execCPUAffinity") or {}
+        self.exec_cpu_affinity = (aff.get("initial", ""), aff.get("final", ""))
 
     def getenv(self, name: str) -> str | None:
         prefix = name + "="
@@ -220,6 +225,17 @@ class Spec:
         self.mount_label: str = linux.get("mountLabel", "")
         seccomp = linux.get("seccomp")
         self.seccomp = Seccomp(seccomp) if seccomp is not None else None
+        pers = linux.get("personality")
+        self.personality = (pers["domain"], list(pers.get("flags") or [])) if pers else None
+        mpol = linux.get("memoryPolicy")
+        self.memory_policy = (mpol["mode"], mpol.get("nodes", ""),
+                              list(mpol.get("flags") or [])) if mpol else None
+        rdt = linux.get("intelRdt")
+        self.intel_rdt = (rdt.get("closID", ""), rdt.get("l3CacheSchema", ""),
+                          rdt.get("memBwSchema", ""), list(rdt.get("schemata") or []),
+                          bool(rdt.get("enableMonitoring", False))) if rdt is not None else None
+        self.net_devices = {host: (dev or {}).get("name") or host
+                            for host, dev in (linux.get("netDevices") or {}).items()}
 
     def namespace(self, kind: str) -> Namespace | None:
         for ns in self.namespaces:
@@ -318,11 +334,59 @@ def check(spec: Spec) -> None:
             raise ConfigError(f"linux.devices[{i}].path: {dev.path!r} must be absolute")
     if spec.seccomp is not None:
         _check_seccomp(spec.seccomp)
+    _check_linux_process(spec)
     for field, paths in (("maskedPaths", spec.masked_paths),
                          ("readonlyPaths", spec.readonly_paths)):
         for i, p in enumerate(paths):
             if not p.startswith("/"):
                 raise ConfigError(f"linux.{field}[{i}]: {p!r} must be an absolute path")
+
+
+def _check_linux_process(spec: Spec) -> None:
+    """Translations the init will need, checked before anything is created."""
+    from .linux import lsm, sched, sysctl
+
+    proc = spec.process
+    if proc is not None:
+        lsm.check(proc.apparmor_profile, proc.selinux_label, spec.mount_label)
+        if proc.scheduler is not None:
+            sched.sched_attr(*proc.scheduler)
+        for which, text in zip(("initial", "final"), proc.exec_cpu_affinity):
+            if text:
+                sched.parse_list(text, f"process.execCPUAffinity.{which}")
+    elif spec.mount_label:
+        lsm.check("", "", spec.mount_label)
+    if spec.personality is not None and spec.personality[1]:
+        raise ConfigError("linux.personality.flags: no flag values are supported "
+                          "(config-linux.md#configLinuxPersonality)")
+    if spec.memory_policy is not None:
+        sched.mempolicy(*spec.memory_policy)
+    if spec.sysctl:
+        sysctl.check(spec.sysctl, _private_namespaces(spec))
+    if spec.net_devices and not spec.has_new_namespace("network"):
+        raise ConfigError("linux.netDevices: moving interfaces needs a new network "
+                          "namespace (linux.namespaces)")
+    for host, name in spec.net_devices.items():
+        if "/" in name or len(name) > 15 or not name:
+            raise ConfigError(f"linux.netDevices.{host}.name: {name!r} is not an interface "
+                              "name")
+
+
+def _private_namespaces(spec: Spec) -> set[str]:
+    """Namespace types the container does not share with the runtime."""
+    out = set()
+    for ns in spec.namespaces:
+        if not ns.path:
+            out.add(ns.type)
+            continue
+        from .linux.namespaces import proc_name
+
+        try:
+            if os.stat(ns.path).st_ino != os.stat(f"/proc/self/ns/{proc_name(ns.type)}").st_ino:
+                out.add(ns.type)
+        except OSError:
+            out.add(ns.type)  # the join itself reports a missing path
+    return out
 
 
 def _check_seccomp(sc: Seccomp) -> None:

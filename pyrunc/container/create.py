@@ -76,6 +76,11 @@ def create(root: str, cid: str, opts: CreateOptions) -> Created:
         os.chmod(cdir.fifo_path, 0o622)  # mkfifo is subject to the umask
         manager.create()
         record.data["cgroup"] = manager.record()
+        if spec.intel_rdt is not None:
+            from ..linux import resctrl
+
+            record.data["intel_rdt"] = resctrl.setup(cid, *spec.intel_rdt).record()
+            cdir.save(record)
         launch.cgroup_views = manager.views()
         launch.state_dir_fd = os.open(cdir.path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
         pid = parent.launch(launch, _Callbacks(cdir, record, manager, spec, rules))
@@ -86,7 +91,7 @@ def create(root: str, cid: str, opts: CreateOptions) -> Created:
             write_pid_file(opts.pid_file, pid)
         return Created(cdir, record, pid)
     except BaseException:
-        _undo(cdir, manager, pid)
+        _undo(cdir, manager, pid, record)
         raise
 
 
@@ -100,7 +105,8 @@ def _check_terminal(spec: bundle.Spec, opts: CreateOptions) -> None:
                           "allocate tty")
 
 
-def _undo(cdir: state.ContainerDir, manager: CgroupManager, pid: int) -> None:
+def _undo(cdir: state.ContainerDir, manager: CgroupManager, pid: int,
+          record: state.Record) -> None:
     if pid:
         try:
             os.kill(pid, 9)
@@ -108,7 +114,11 @@ def _undo(cdir: state.ContainerDir, manager: CgroupManager, pid: int) -> None:
             pass
     try:
         manager.destroy()
-    except PyruncError as err:
+        if record.data.get("intel_rdt"):
+            from ..linux import resctrl
+
+            resctrl.remove(record.data["intel_rdt"])
+    except (PyruncError, OSError) as err:
         log.warning(f"cleaning up after failed create: {err}")
     cdir.remove()
 
@@ -129,12 +139,21 @@ class _Callbacks(parent.Callbacks):
         self.record.data["pid"] = pid
         self.record.data["pid_start"] = proc.start_time(pid)
         self.cdir.save(self.record)
+        if self.spec.net_devices:
+            from ..linux import netdev
+
+            netdev.move(self.spec.net_devices, pid)
 
     def place_in_cgroup(self, pid: int) -> None:
         # The intermediate runs only pyrunc's code; the device rules are in
         # place before it forks the init.
         self.manager.add(pid)
         self.manager.apply_devices(self.device_rules)
+        rdt = self.record.data.get("intel_rdt")
+        if rdt:
+            from ..linux import resctrl
+
+            resctrl.add(rdt, pid)
 
     def seccomp_listener(self, pid: int, fd: int) -> None:
         from .. import jsonio
@@ -216,7 +235,25 @@ def _plan(spec: bundle.Spec, cid: str, opts: CreateOptions, listen: int) -> Laun
                          "annotations": spec.annotations}
     if spec.has_new_namespace("pid"):
         launch.init_pid_in_container = 1
+    _plan_process_settings(spec, launch)
     return launch
+
+
+def _plan_process_settings(spec: bundle.Spec, launch: Launch) -> None:
+    from ..linux import sched
+
+    p = spec.process
+    if p.io_priority is not None:
+        launch.ioprio = sched.ioprio_value(*p.io_priority)
+    if p.scheduler is not None:
+        launch.sched_attr = sched.sched_attr(*p.scheduler)
+    if spec.personality is not None:
+        launch.personality = sched.PERSONALITIES[spec.personality[0]]
+    if spec.memory_policy is not None:
+        mode, nodes = sched.mempolicy(*spec.memory_policy)
+        launch.mempolicy = (mode,) + sched.nodemask(nodes)
+    launch.apparmor_profile = p.apparmor_profile
+    launch.selinux_label = p.selinux_label
 
 
 def _plan_namespaces(spec: bundle.Spec, launch: Launch) -> None:

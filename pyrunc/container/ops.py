@@ -262,6 +262,10 @@ def destroy(cdir: state.ContainerDir, record: state.Record) -> None:
             except ProcessLookupError:
                 pass
     manager.destroy()
+    if record.data.get("intel_rdt"):
+        from ..linux import resctrl
+
+        resctrl.remove(record.data["intel_rdt"])
     cdir.remove()
     if record.data.get("poststop"):
         from .. import hooks

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import prctl
 
-from ..errors import ConfigError
 
 # capabilities(7) numbers, the kernel ABI.
 NUMBERS = {
@@ -62,9 +61,10 @@ class CapSets:
 
 
 def resolve(sets: dict[str, list[str]], where: str) -> tuple[CapSets, list[str]]:
-    """Translate names to numbers. A name that is no capability at all is an
-    error; one this kernel or our bounding set cannot grant is dropped with a
-    warning (config.md: 'MUST be logged as a warning ... SHOULD NOT fail')."""
+    """Translate names to numbers. A name that is no capability at all, or one
+    this kernel or our bounding set cannot grant, is dropped with a warning
+    (config.md: "Any value which cannot be mapped to a relevant kernel
+    interface, or cannot be granted otherwise MUST be logged as a warning")."""
     top = last_cap()
     bounding = own_bounding()
     warnings: list[str] = []
@@ -74,7 +74,9 @@ def resolve(sets: dict[str, list[str]], where: str) -> tuple[CapSets, list[str]]
         for i, name in enumerate(sets.get(set_name) or []):
             num = NUMBERS.get(name)
             if num is None:
-                raise ConfigError(f"{where}.{set_name}[{i}]: unknown capability {name!r}")
+                warnings.append(f"{where}.{set_name}[{i}]: unknown capability {name!r}; "
+                                "ignored")
+                continue
             if num > top:
                 warnings.append(f"{where}.{set_name}: {name} is not supported by this "
                                 "kernel; ignored")

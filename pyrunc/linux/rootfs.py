@@ -91,7 +91,7 @@ def bind_remount(target: str, flags: int, keep_existing: bool) -> None:
 
 def mount_entry(rootfd: int, index: int, destination: str, source: str, fstype: str,
                 options: list[str], bundle: str, in_userns: bool,
-                cgroups: list, cgroupns: bool) -> None:
+                cgroups: list, cgroupns: bool, mount_label: str = "") -> None:
     """Mount one config.md#configMounts entry, destination resolved in the root."""
     where = f"mounts[{index}]"
     opts = mountopts.parse(options)
@@ -108,6 +108,12 @@ def mount_entry(rootfd: int, index: int, destination: str, source: str, fstype: 
     if opts.bind:
         _mount_bind(rootfd, destination, source, opts, bundle, in_userns, where)
     else:
+        if mount_label:
+            from .lsm import mount_context
+
+            context = mount_context(mount_label, fstype)
+            if context:
+                opts.data.append(context)
         _mount_fs(rootfd, destination, source, fstype, opts, where)
     _finish(rootfd, destination, opts, where)
 

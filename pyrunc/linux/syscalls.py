@@ -21,11 +21,15 @@ _NR = {
     "x86_64": {"pivot_root": 155, "setns": 308, "unshare": 272, "openat2": 437,
                "mount_setattr": 442, "close_range": 436, "keyctl": 250,
                "pidfd_open": 434, "open_tree": 428, "move_mount": 429,
-               "sethostname": 170, "setdomainname": 171, "capget": 125, "capset": 126},
+               "sethostname": 170, "setdomainname": 171, "capget": 125, "capset": 126,
+               "ioprio_set": 251, "sched_setattr": 314, "personality": 135,
+               "set_mempolicy": 238},
     "aarch64": {"pivot_root": 41, "setns": 268, "unshare": 97, "openat2": 437,
                 "mount_setattr": 442, "close_range": 436, "keyctl": 219,
                 "pidfd_open": 434, "open_tree": 428, "move_mount": 429,
-                "sethostname": 161, "setdomainname": 162, "capget": 90, "capset": 91},
+                "sethostname": 161, "setdomainname": 162, "capget": 90, "capset": 91,
+                "ioprio_set": 30, "sched_setattr": 274, "personality": 92,
+                "set_mempolicy": 237},
 }[_MACHINE]
 
 # mount(2) flags
@@ -214,5 +218,24 @@ def keyctl_setperm(serial: int, perm: int) -> None:
         raise _fail("keyctl(KEYCTL_SETPERM)")
 
 
-def pidfd_open(pid: int) -> int:
-    return os.pidfd_open(pid)
+def ioprio_set(value: int) -> None:
+    """ioprio_set(IOPRIO_WHO_PROCESS, self)."""
+    if _syscall(_NR["ioprio_set"], ctypes.c_int(1), ctypes.c_int(0), ctypes.c_int(value)) != 0:
+        raise _fail("ioprio_set", f"{value:#x}")
+
+
+def sched_setattr(attr: bytes) -> None:
+    buf = ctypes.create_string_buffer(attr, len(attr))
+    if _syscall(_NR["sched_setattr"], ctypes.c_int(0), buf, ctypes.c_uint(0)) != 0:
+        raise _fail("sched_setattr")
+
+
+def personality(persona: int) -> None:
+    if _syscall(_NR["personality"], ctypes.c_ulong(persona)) < 0:
+        raise _fail("personality", f"{persona:#x}")
+
+
+def set_mempolicy(mode: int, mask: bytes, maxnode: int) -> None:
+    buf = ctypes.create_string_buffer(mask, len(mask)) if mask else None
+    if _syscall(_NR["set_mempolicy"], ctypes.c_int(mode), buf, ctypes.c_ulong(maxnode)) != 0:
+        raise _fail("set_mempolicy", f"mode {mode:#x}")

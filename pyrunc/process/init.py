@@ -19,7 +19,8 @@ import stat
 # Python library is out of reach.
 from .. import hooks
 from ..errors import PyruncError
-from ..linux import capabilities, devices, namespaces, netlink, paths, rlimits, rootfs, signals
+from ..linux import (capabilities, devices, lsm, namespaces, netlink, paths, rlimits, rootfs,
+                     sched, signals, sysctl)
 from ..linux import syscalls as sc
 from ..linux import users
 from .launch import Launch
@@ -63,7 +64,7 @@ class Init:
         for i, m in enumerate(spec.mounts):
             rootfs.mount_entry(self.rootfd, i, m.destination, m.source, m.type, m.options,
                                spec.bundle, self.launch.in_userns, self.launch.cgroup_views,
-                               cgroupns)
+                               cgroupns, spec.mount_label)
 
     def devices(self) -> None:
         configured = {d.path for d in self.launch.spec.devices}
@@ -114,14 +115,27 @@ class Init:
         sc.setdomainname(self.launch.spec.domainname)
 
     def sysctl(self) -> None:
-        for key, value in self.launch.spec.sysctl.items():
-            path = "/proc/sys/" + key.replace(".", "/")
-            try:
-                with open(path, "w") as f:
-                    f.write(value)
-            except OSError as err:
-                raise PyruncError(f"linux.sysctl.{key}: writing {path}: "
-                                  f"{err.strerror}") from None
+        sysctl.apply(self.launch.spec.sysctl)
+
+    def personality(self) -> None:
+        sc.personality(self.launch.personality)
+
+    def memory_policy(self) -> None:
+        sc.set_mempolicy(*self.launch.mempolicy)
+
+    def io_priority(self) -> None:
+        sc.ioprio_set(self.launch.ioprio)
+
+    def scheduler(self) -> None:
+        # Real-time policies need CAP_SYS_NICE: before the capabilities go.
+        sc.sched_setattr(self.launch.sched_attr)
+
+    def lsm_labels(self) -> None:
+        # Both take effect at the execve of the user's program.
+        if self.launch.apparmor_profile:
+            lsm.apply_apparmor(self.launch.apparmor_profile)
+        if self.launch.selinux_label:
+            lsm.apply_selinux(self.launch.selinux_label)
 
     def readonly_paths(self) -> None:
         for path in self.launch.spec.readonly_paths:
@@ -272,6 +286,8 @@ def steps(init: Init) -> list:
         out.append(init.domainname)
     if spec.sysctl:
         out.append(init.sysctl)
+    if launch.personality is not None:
+        out.append(init.personality)
     if spec.readonly_paths:
         out.append(init.readonly_paths)
     if spec.masked_paths:
@@ -284,6 +300,12 @@ def steps(init: Init) -> list:
     # Limits need CAP_SYS_RESOURCE to raise: before the user switch.
     if launch.rlimits:
         out.append(init.rlimits)
+    if launch.mempolicy is not None:
+        out.append(init.memory_policy)
+    if launch.ioprio is not None:
+        out.append(init.io_priority)
+    if launch.sched_attr is not None:
+        out.append(init.scheduler)
     if launch.oom_score_adj is not None:
         out.append(init.oom_score_adj)
     if launch.no_new_privileges:
@@ -300,8 +322,10 @@ def steps(init: Init) -> list:
     # final sets must be exactly the configured ones.
     if launch.caps is not None:
         out.append(init.apply_capabilities)
-    out += [init.umask, init.chdir, init.default_env, init.resolve_executable,
-            init.prepare_fds]
+    out += [init.umask, init.chdir, init.default_env, init.resolve_executable]
+    if launch.apparmor_profile or launch.selinux_label:
+        out.append(init.lsm_labels)
+    out.append(init.prepare_fds)
     if launch.no_new_privileges and spec.seccomp is not None:
         # As late as possible, so that pyrunc's own setup is not filtered;
         # after it only the ready message, the fifo, startContainer hooks and

@@ -9,7 +9,8 @@ class Launch:
         "extra_fds", "listen_fds", "caps", "rlimits", "env", "cwd", "args", "user",
         "umask", "no_new_privileges", "oom_score_adj", "join_fds", "new_ns_flags",
         "new_userns", "in_userns", "new_cgroupns", "new_timens", "new_netns",
-        "has_mountns", "setup_dev", "runtime_hooks", "seccomp", "hook_state",
+        "has_mountns", "setup_dev", "runtime_hooks", "seccomp", "ioprio", "sched_attr",
+        "personality", "mempolicy", "apparmor_profile", "selinux_label", "hook_state",
         "init_pid_in_container",
     )
 
@@ -44,3 +45,9 @@ class Launch:
         self.hook_state: dict = {}       # state for hooks, pid filled in later
         self.init_pid_in_container = 0
         self.seccomp = None              # linux.seccomp.Filter, built by the intermediate
+        self.ioprio: int | None = None   # ioprio_set value
+        self.sched_attr: bytes | None = None
+        self.personality: int | None = None
+        self.mempolicy: tuple | None = None  # (mode, nodemask bytes, maxnode)
+        self.apparmor_profile = ""
+        self.selinux_label = ""

@@ -1,0 +1,92 @@
+"""Per-process kernel settings: I/O priority, scheduler, personality, NUMA
+memory policy, CPU affinity (config.md#configLinuxProcess,
+config-linux.md#configLinuxPersonality, #configLinuxMemoryPolicy).
+
+Translation (names to numbers, parsing CPU/node lists) is pure and checked
+by the parent; the init makes the calls through syscalls.raw.
+"""
+from __future__ import annotations
+
+import struct
+
+from ..errors import ConfigError
+
+IOPRIO_CLASSES = {"IOPRIO_CLASS_RT": 1, "IOPRIO_CLASS_BE": 2, "IOPRIO_CLASS_IDLE": 3}
+IOPRIO_WHO_PROCESS = 1
+
+SCHED_POLICIES = {"SCHED_OTHER": 0, "SCHED_FIFO": 1, "SCHED_RR": 2, "SCHED_BATCH": 3,
+                  "SCHED_ISO": 4, "SCHED_IDLE": 5, "SCHED_DEADLINE": 6}
+SCHED_FLAGS = {"SCHED_FLAG_RESET_ON_FORK": 0x01, "SCHED_FLAG_RECLAIM": 0x02,
+               "SCHED_FLAG_DL_OVERRUN": 0x04, "SCHED_FLAG_KEEP_POLICY": 0x08,
+               "SCHED_FLAG_KEEP_PARAMS": 0x10, "SCHED_FLAG_UTIL_CLAMP_MIN": 0x20,
+               "SCHED_FLAG_UTIL_CLAMP_MAX": 0x40}
+
+PERSONALITIES = {"LINUX": 0x0000, "LINUX32": 0x0008}
+
+MPOL_MODES = {"MPOL_DEFAULT": 0, "MPOL_PREFERRED": 1, "MPOL_BIND": 2, "MPOL_INTERLEAVE": 3,
+              "MPOL_LOCAL": 4, "MPOL_PREFERRED_MANY": 5, "MPOL_WEIGHTED_INTERLEAVE": 6}
+MPOL_FLAGS = {"MPOL_F_STATIC_NODES": 1 << 15, "MPOL_F_RELATIVE_NODES": 1 << 14,
+              "MPOL_F_NUMA_BALANCING": 1 << 13}
+_MPOL_NO_NODES = ("MPOL_DEFAULT", "MPOL_LOCAL")
+
+
+def parse_list(text: str, where: str) -> list[int]:
+    """'0-3,7' -> [0, 1, 2, 3, 7] (the cpuset list format)."""
+    out: list[int] = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        lo, dash, hi = part.partition("-")
+        if not lo.isdigit() or (dash and not hi.isdigit()):
+            raise ConfigError(f"{where}: {text!r} is not a list like 0-3,7")
+        first, last = int(lo), int(hi) if dash else int(lo)
+        if last < first:
+            raise ConfigError(f"{where}: range {part!r} runs backwards")
+        out.extend(range(first, last + 1))
+    if not out:
+        raise ConfigError(f"{where}: {text!r} names no CPU or node")
+    return out
+
+
+def ioprio_value(cls: str, priority: int) -> int:
+    return (IOPRIO_CLASSES[cls] << 13) | priority
+
+
+def sched_attr(policy: str, nice: int, priority: int, flags: list[str], runtime: int,
+               deadline: int, period: int) -> bytes:
+    """struct sched_attr (size 48, SCHED_ATTR_SIZE_VER0)."""
+    if policy == "SCHED_ISO":
+        raise ConfigError("process.scheduler.policy: SCHED_ISO is reserved and not "
+                          "implemented by Linux")
+    bits = 0
+    for flag in flags:
+        bits |= SCHED_FLAGS[flag]
+    return struct.pack("<IIQiIQQQ", 48, SCHED_POLICIES[policy], bits, nice, priority,
+                       runtime, deadline, period)
+
+
+def mempolicy(mode: str, nodes: str, flags: list[str]) -> tuple[int, list[int]]:
+    """(mode with flags, node list) for set_mempolicy(2)."""
+    where = "linux.memoryPolicy"
+    node_list = parse_list(nodes, f"{where}.nodes") if nodes else []
+    if mode in _MPOL_NO_NODES and node_list:
+        raise ConfigError(f"{where}.nodes: {mode} takes no nodes")
+    if mode in ("MPOL_BIND", "MPOL_INTERLEAVE", "MPOL_WEIGHTED_INTERLEAVE",
+                "MPOL_PREFERRED_MANY") and not node_list:
+        raise ConfigError(f"{where}.nodes: {mode} needs at least one node")
+    value = MPOL_MODES[mode]
+    for flag in flags:
+        value |= MPOL_FLAGS[flag]
+    return value, node_list
+
+
+def nodemask(nodes: list[int]) -> tuple[bytes, int]:
+    """(bitmask as unsigned longs, maxnode) for set_mempolicy(2)."""
+    if not nodes:
+        return b"", 0
+    words = max(nodes) // 64 + 1
+    mask = [0] * words
+    for n in nodes:
+        mask[n // 64] |= 1 << (n % 64)
+    return struct.pack(f"<{words}Q", *mask), words * 64 + 1
