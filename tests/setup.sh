@@ -8,7 +8,7 @@ apt-get update -q
 # busybox-static: the test rootfs; runc: the reference runtime the tests also
 # run against; gcc, libcap-dev, python3-dev: to build python-prctl.
 apt-get install -y -q --no-install-recommends busybox-static runc gcc libc6-dev \
-    libcap-dev python3-dev python3-venv iproute2 procps
+    libcap-dev libseccomp2 python3-dev python3-venv iproute2 procps
 if [ ! -x /opt/pyrunc-tox/bin/tox ]; then
     python3 -m venv /opt/pyrunc-tox
     /opt/pyrunc-tox/bin/pip install -q --disable-pip-version-check "tox>=4"
