@@ -20,11 +20,7 @@ HOOK_KINDS = ("prestart", "createRuntime", "createContainer", "startContainer",
 # Fields the schema accepts that this version cannot apply yet. The spec says a
 # runtime MUST generate an error for what it cannot apply (runtime.md#runtimeCreate),
 # so these are refused by name rather than ignored.
-_NOT_YET = (
-    "linux.resources.memory", "linux.resources.cpu", "linux.resources.pids",
-    "linux.resources.blockIO", "linux.resources.hugepageLimits", "linux.resources.network",
-    "linux.resources.rdma", "linux.resources.unified",
-)
+_NOT_YET: tuple[str, ...] = ()
 
 
 class IDMap:
@@ -214,10 +210,8 @@ class Spec:
                                d.get("fileMode"), d.get("uid"), d.get("gid"))
                         for d in linux.get("devices") or []]
         self.cgroups_path: str = linux.get("cgroupsPath", "")
-        self.resources: dict = linux.get("resources") or {}
-        self.device_rules = [DeviceRule(r.get("allow", False), r.get("type", "a"),
-                                        r.get("major"), r.get("minor"), r.get("access", "rwm"))
-                             for r in self.resources.get("devices") or []]
+        self.resources = parse_resources(linux.get("resources") or {})
+        self.device_rules = self.resources.devices
         self.rootfs_propagation: str = linux.get("rootfsPropagation", "")
         self.masked_paths: list[str] = list(linux.get("maskedPaths") or [])
         self.readonly_paths: list[str] = list(linux.get("readonlyPaths") or [])
@@ -246,6 +240,119 @@ class Spec:
     def has_new_namespace(self, kind: str) -> bool:
         ns = self.namespace(kind)
         return ns is not None and not ns.path
+
+
+def parse_resources(raw: dict):
+    """config-linux.md#configLinuxControlGroups `resources` (also the document
+    `update --resources` reads) as cgroups.resources values."""
+    from .cgroups.resources import CPU, BlockIO, Memory, Resources
+
+    res = Resources()
+    m = raw.get("memory")
+    if m is not None:
+        res.memory = Memory(limit=m.get("limit"), reservation=m.get("reservation"),
+                            swap=m.get("swap"), kernel=m.get("kernel"),
+                            kernel_tcp=m.get("kernelTCP"), swappiness=m.get("swappiness"),
+                            disable_oom_killer=m.get("disableOOMKiller"),
+                            use_hierarchy=m.get("useHierarchy"),
+                            check_before_update=m.get("checkBeforeUpdate"))
+    c = raw.get("cpu")
+    if c is not None:
+        res.cpu = CPU(shares=c.get("shares"), quota=c.get("quota"), burst=c.get("burst"),
+                      period=c.get("period"), realtime_runtime=c.get("realtimeRuntime"),
+                      realtime_period=c.get("realtimePeriod"), cpus=c.get("cpus"),
+                      mems=c.get("mems"), idle=c.get("idle"))
+    pids = raw.get("pids")
+    if pids is not None:
+        res.pids_limit = pids.get("limit")
+    b = raw.get("blockIO")
+    if b is not None:
+        def devs(key: str) -> list:
+            return [(d["major"], d["minor"], d["rate"]) for d in b.get(key) or []]
+
+        res.block_io = BlockIO(
+            weight=b.get("weight"), leaf_weight=b.get("leafWeight"),
+            weight_device=[(d["major"], d["minor"], d.get("weight"), d.get("leafWeight"))
+                           for d in b.get("weightDevice") or []],
+            throttle_read_bps=devs("throttleReadBpsDevice"),
+            throttle_write_bps=devs("throttleWriteBpsDevice"),
+            throttle_read_iops=devs("throttleReadIOPSDevice"),
+            throttle_write_iops=devs("throttleWriteIOPSDevice"))
+    res.hugepage_limits = [(h["pageSize"], h["limit"]) for h in raw.get("hugepageLimits") or []]
+    net = raw.get("network")
+    if net is not None:
+        res.net_class_id = net.get("classID")
+        res.net_priorities = [(p["name"], p["priority"]) for p in net.get("priorities") or []]
+    res.rdma = {dev: (v.get("hcaHandles"), v.get("hcaObjects"))
+                for dev, v in (raw.get("rdma") or {}).items()}
+    res.unified = dict(raw.get("unified") or {})
+    res.devices = [DeviceRule(r.get("allow", False), r.get("type", "a"), r.get("major"),
+                              r.get("minor"), r.get("access", "rwm"))
+                   for r in raw.get("devices") or []]
+    return res
+
+
+def load_resources(doc: object, where: str):
+    """A LinuxResources document from `update --resources`, validated."""
+    validator().validate_def(doc, "Resources", where)
+    return parse_resources(doc)  # type: ignore[arg-type]
+
+
+def load_process(doc: object, where: str) -> Process:
+    """A process.json for `exec --process` (config.md#configProcess), validated."""
+    validator().validate_def(doc, "Process", where)
+    proc = Process(doc)  # type: ignore[arg-type]
+    check_process(proc, where)
+    return proc
+
+
+def exec_process(base: dict | None, args: list[str], env: list[str], cwd: str, user: str,
+                 additional_gids: list[str], caps: list[str], no_new_privs: bool, tty: bool,
+                 apparmor: str, label: str) -> Process:
+    """`exec ID CMD...`: the container's process settings with runc exec's
+    flags on top."""
+    raw = dict(base or {})
+    raw["args"] = list(args)
+    merged = list(raw.get("env") or [])
+    for item in env:
+        key = item.split("=", 1)[0] + "="
+        merged = [e for e in merged if not e.startswith(key)] + [item]
+    raw["env"] = merged
+    if cwd:
+        raw["cwd"] = cwd
+    raw.setdefault("cwd", "/")
+    u = dict(raw.get("user") or {"uid": 0, "gid": 0})
+    if user:
+        uid, _, gid = user.partition(":")
+        if not uid.isdigit() or (gid and not gid.isdigit()):
+            raise ConfigError(f"--user: {user!r} is not uid[:gid]")
+        u["uid"] = int(uid)
+        if gid:
+            u["gid"] = int(gid)
+    if additional_gids:
+        gids = []
+        for g in additional_gids:
+            if not g.isdigit():
+                raise ConfigError(f"--additional-gids: {g!r} is not a number")
+            gids.append(int(g))
+        u["additionalGids"] = gids
+    raw["user"] = u
+    if caps:
+        c = {k: list(v) for k, v in (raw.get("capabilities") or {}).items()}
+        for key in ("bounding", "effective", "permitted", "inheritable", "ambient"):
+            c[key] = list(dict.fromkeys(list(c.get(key) or []) + list(caps)))
+        raw["capabilities"] = c
+    if no_new_privs:
+        raw["noNewPrivileges"] = True
+    raw["terminal"] = tty
+    if apparmor:
+        raw["apparmorProfile"] = apparmor
+    if label:
+        raw["selinuxLabel"] = label
+    validator().validate_def(raw, "Process", "process")
+    proc = Process(raw)
+    check_process(proc, "process")
+    return proc
 
 
 def _idmap(m: dict) -> IDMap:

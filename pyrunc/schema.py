@@ -63,6 +63,13 @@ class Validator:
         if err is not None:
             raise ConfigError(err)
 
+    def validate_def(self, doc: object, name: str, path: str) -> None:
+        """Validate against one of the schema's $defs (e.g. a LinuxResources
+        document for `update`, a process.json for `exec`)."""
+        err = self._check(self.defs[name], doc, path)
+        if err is not None:
+            raise ConfigError(err)
+
     def is_valid(self, doc: object) -> bool:
         return self._check(self.root, doc, "") is None
 

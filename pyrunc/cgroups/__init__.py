@@ -187,6 +187,68 @@ class CgroupManager:
                     continue
                 raise PyruncError(f"cannot join cgroup {d.path}: {err.strerror}") from None
 
+    def apply(self, resources, update: bool = False) -> None:
+        """Write linux.resources (all but devices) into the cgroups."""
+        from .apply import apply
+
+        apply(self, resources, update)
+
+    def enable_controllers(self) -> None:
+        """cgroup v2: make every available controller's files appear in the
+        container's cgroup (enabled in each ancestor), as runc does, so that
+        limits can be set and callers can read statistics."""
+        d = self.unified()
+        if d is None:
+            return
+        from .apply import _available, enable_controllers
+
+        wanted = _available(d.mountpoint) if self.mode == "v2" else {"hugetlb"}
+        enable_controllers(d.mountpoint, d.path, wanted)
+
+    # --- freezer ----------------------------------------------------------------
+    def freeze(self, frozen: bool, timeout: float = 10.0) -> None:
+        """v1 freezer.state FROZEN/THAWED, v2 cgroup.freeze 1/0; waits until
+        the kernel reports the state reached."""
+        path = self.freezer_file()
+        if not path:
+            raise PyruncError("the container's cgroups have no freezer")
+        v1 = path.endswith("freezer.state")
+        value = ("FROZEN" if frozen else "THAWED") if v1 else ("1" if frozen else "0")
+        deadline = time.monotonic() + timeout
+        delay = 0.001
+        while True:
+            _write(path, value)
+            if self._freezer_reached(frozen, v1):
+                return
+            if time.monotonic() > deadline:
+                if frozen:
+                    _write(path, "THAWED" if v1 else "0")
+                raise PyruncError(f"the container did not {'freeze' if frozen else 'thaw'} "
+                                  f"within {timeout:.0f}s")
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
+
+    def _freezer_reached(self, frozen: bool, v1: bool) -> bool:
+        if v1:
+            with open(self.freezer_file()) as f:
+                return f.read().strip() == ("FROZEN" if frozen else "THAWED")
+        with open(os.path.join(os.path.dirname(self.freezer_file()), "cgroup.events")) as f:
+            for line in f:
+                key, _, value = line.partition(" ")
+                if key == "frozen":
+                    return value.strip() == ("1" if frozen else "0")
+        return True
+
+    def is_frozen(self) -> bool:
+        path = self.freezer_file()
+        if not path:
+            return False
+        try:
+            with open(path) as f:
+                return f.read().strip() in ("FROZEN", "FREEZING", "1")
+        except OSError:
+            return False
+
     def apply_devices(self, rules: list) -> None:
         """config-linux.md#configLinuxDeviceAllowedlist: the v1 devices
         controller where there is one (v1 and hybrid hosts), an eBPF device

@@ -125,9 +125,153 @@ def cmd_spec(ctx: Context, o: dict, args: list[str]) -> int:
     return 0
 
 
+def cmd_exec(ctx: Context, o: dict, args: list[str]) -> int:
+    from .. import log
+    from ..container.exec import ExecOptions, exec_process
+
+    opts = ExecOptions(process_file=o.get("process"), args=args[1:], env=o.get("env"),
+                       cwd=o.get("cwd"), user=o.get("user"),
+                       additional_gids=o.get("additional_gids"), caps=o.get("cap"),
+                       no_new_privs=o.get("no_new_privs"), tty=o.get("tty"),
+                       apparmor=o.get("apparmor"), process_label=o.get("process_label"),
+                       console_socket=o.get("console_socket"), detach=o.get("detach"),
+                       pid_file=o.get("pid_file"), preserve_fds=o.get("preserve_fds"),
+                       cgroup=o.get("cgroup"), ignore_paused=o.get("ignore_paused"))
+    try:
+        return exec_process(ctx.root, args[0], opts)
+    except PyruncError as err:
+        # runc: every exec failure is "exec failed: ..." with exit status 255
+        # (conmon and the shim tell a failed exec from the program's status).
+        from . import _message
+
+        log.LOG.fatal("exec failed: " + _message("exec", err))
+        return 255
+
+
+def cmd_pause(ctx: Context, o: dict, args: list[str]) -> int:
+    from ..container import cgroup_ops
+
+    cgroup_ops.pause(ctx.root, args[0])
+    return 0
+
+
+def cmd_resume(ctx: Context, o: dict, args: list[str]) -> int:
+    from ..container import cgroup_ops
+
+    cgroup_ops.resume(ctx.root, args[0])
+    return 0
+
+
+def cmd_ps(ctx: Context, o: dict, args: list[str]) -> int:
+    from ..container import cgroup_ops
+
+    if o.get("format") == "json":
+        _out(jsonio.dumps(cgroup_ops.pids(ctx.root, args[0]) or None) + "\n")
+    else:
+        _out(cgroup_ops.ps_table(ctx.root, args[0], args[1:]))
+    return 0
+
+
+def cmd_events(ctx: Context, o: dict, args: list[str]) -> int:
+    from ..container import cgroup_ops
+
+    interval = cgroup_ops.parse_interval(o.get("interval") or "5s")
+    cgroup_ops.events(ctx.root, args[0], interval, bool(o.get("stats")), _out)
+    return 0
+
+
+def cmd_update(ctx: Context, o: dict, args: list[str]) -> int:
+    from ..container import cgroup_ops
+
+    source = o.get("resources")
+    if source:
+        doc, where = _read_resources(source), "resources"
+    else:
+        doc, where = update_flags_to_resources(o), "update"
+    cgroup_ops.update(ctx.root, args[0], doc, where)
+    if not source and (o.get("l3_cache_schema") or o.get("mem_bw_schema")):
+        cgroup_ops.update_rdt(ctx.root, args[0], o.get("l3_cache_schema") or "",
+                              o.get("mem_bw_schema") or "")
+    return 0
+
+
+def _read_resources(source: str) -> object:
+    if source == "-":
+        data = sys.stdin.buffer.read()
+        where = "stdin"
+    else:
+        try:
+            with open(source, "rb") as f:
+                data = f.read()
+        except OSError as err:
+            raise PyruncError(f"--resources: {source}: {err.strerror}") from None
+        where = source
+    try:
+        return jsonio.loads(data)
+    except ValueError as err:
+        raise PyruncError(f"--resources: invalid JSON in {where}: {err}") from None
+
+
+_SIZE_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}
+
+
+def parse_bytes(text: str, flag: str) -> int:
+    """Sizes as runc's update takes them: 1024, 512k, 100M, 1.5g, -1."""
+    t = text.strip().lower()
+    if t == "-1":
+        return -1
+    if t.endswith("b"):
+        t = t[:-1]
+    unit = t[-1:] if t[-1:] in _SIZE_UNITS and t[-1:] else ""
+    number = t[:-1] if unit else t
+    try:
+        value = float(number)
+    except ValueError:
+        raise PyruncError(f"invalid value {text!r} for flag --{flag}") from None
+    if value < 0:
+        raise PyruncError(f"invalid value {text!r} for flag --{flag}")
+    return int(value * _SIZE_UNITS[unit])
+
+
+def _int_flag(text: str, flag: str) -> int:
+    try:
+        return int(text, 10)
+    except ValueError:
+        raise PyruncError(f"invalid value {text!r} for flag --{flag}") from None
+
+
+def update_flags_to_resources(o: dict) -> dict:
+    """runc update's flags as a LinuxResources document (only the given ones)."""
+    doc: dict = {}
+
+    def put(section: str, key: str, value: object) -> None:
+        doc.setdefault(section, {})[key] = value
+
+    for flag, key in (("memory", "limit"), ("memory_reservation", "reservation"),
+                      ("memory_swap", "swap"), ("kernel_memory", "kernel"),
+                      ("kernel_memory_tcp", "kernelTCP")):
+        if o.get(flag):
+            put("memory", key, parse_bytes(o[flag], flag.replace("_", "-")))
+    for flag, key in (("cpu_period", "period"), ("cpu_quota", "quota"), ("cpu_burst", "burst"),
+                      ("cpu_share", "shares"), ("cpu_rt_period", "realtimePeriod"),
+                      ("cpu_rt_runtime", "realtimeRuntime")):
+        if o.get(flag):
+            put("cpu", key, _int_flag(o[flag], flag.replace("_", "-")))
+    for flag, key in (("cpuset_cpus", "cpus"), ("cpuset_mems", "mems")):
+        if o.get(flag):
+            put("cpu", key, o[flag])
+    if o.get("pids_limit"):
+        put("pids", "limit", _int_flag(o["pids_limit"], "pids-limit"))
+    if o.get("blkio_weight"):
+        put("blockIO", "weight", _int_flag(o["blkio_weight"], "blkio-weight"))
+    return doc
+
+
 HANDLERS = {
     "create": cmd_create, "run": cmd_run, "start": cmd_start, "state": cmd_state,
     "kill": cmd_kill, "delete": cmd_delete, "list": cmd_list, "spec": cmd_spec,
+    "exec": cmd_exec, "pause": cmd_pause, "resume": cmd_resume, "ps": cmd_ps, "events": cmd_events,
+    "update": cmd_update,
 }
 
 

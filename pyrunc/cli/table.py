@@ -122,6 +122,87 @@ COMMANDS: dict[str, Command] = {c.name: c for c in (
             (Flag("format", "str", "select one of: table or json", short="f",
                   default="table", choices=("table", "json")),
              Flag("quiet", "bool", "display only container IDs", short="q"), _HELP)),
+    Command("exec", "execute new process inside the container", f"{_ID} <command> [command "
+            "options]", 1, None,
+            (_CONSOLE_SOCKET,
+             Flag("cwd", "str", "current working directory in the container", metavar="PATH"),
+             Flag("env", "list", "set environment variables", short="e", metavar="KEY=VALUE"),
+             Flag("tty", "bool", "allocate a pseudo-TTY", short="t"),
+             Flag("user", "str", "UID (format: <uid>[:<gid>])", short="u", metavar="UID[:GID]"),
+             Flag("additional-gids", "list", "additional gids", short="g", metavar="GID"),
+             Flag("process", "str", "path to the process.json", short="p", metavar="FILE"),
+             Flag("detach", "bool", "detach from the container's process", short="d"),
+             _PID_FILE,
+             Flag("process-label", "str", "set the asm process label for the process "
+                  "commonly used with selinux", metavar="LABEL"),
+             Flag("apparmor", "str", "set the apparmor profile for the process",
+                  metavar="PROFILE"),
+             Flag("no-new-privs", "bool", "set the no new privileges value for the process"),
+             Flag("cap", "list", "add a capability to the bounding set for the process",
+                  short="c", metavar="CAP"),
+             _PRESERVE_FDS,
+             Flag("cgroup", "list", "run the process in an (existing) sub-cgroup(s). Format "
+                  "is [<controller>:]<cgroup>.", metavar="PATH"),
+             Flag("ignore-paused", "bool", "allow exec in a paused container"),
+             _HELP),
+            stop_at_positional=True,
+            description="The exec command runs a new process in a container: every "
+            "namespace of the container, its cgroup, and the process's own settings. In "
+            "the foreground it exits with the process's status; failures exit 255."),
+    Command("pause", "pause suspends all processes inside the container", _ID, 1, 1, (_HELP,),
+            description="The pause command freezes every process of the container "
+            "(the v1 freezer or cgroup v2's cgroup.freeze)."),
+    Command("resume", "resumes all processes that have been previously paused", _ID, 1, 1,
+            (_HELP,)),
+    Command("ps", "ps displays the processes running inside a container",
+            f"{_ID} [ps options]", 1, None,
+            (Flag("format", "str", "select one of: table or json", short="f",
+                  default="table", choices=("table", "json")), _HELP),
+            stop_at_positional=True,
+            description="Host ps(1) output filtered to the container's processes (PIDs "
+            "are host PIDs); --format json prints only the list of PIDs."),
+    Command("events", "display container events such as OOM notifications, cpu, memory, "
+            "and IO usage statistics", _ID, 1, 1,
+            (Flag("interval", "str", "set the stats collection interval", default="5s",
+                  metavar="DURATION"),
+             Flag("stats", "bool", "display the container's stats then exit"), _HELP)),
+    Command("update", "update container resource constraints", _ID, 1, 1,
+            (Flag("resources", "str", "path to the file containing the resources to update "
+                  "or '-' to read from the standard input", short="r", metavar="FILE"),
+             Flag("blkio-weight", "str", "Specifies per cgroup weight, range is from 10 to "
+                  "1000", metavar="N"),
+             Flag("cpu-period", "str", "CPU CFS period to be used for hardcapping (in "
+                  "usecs). 0 to use system default", metavar="N"),
+             Flag("cpu-quota", "str", "CPU CFS hardcap limit (in usecs). Allowed cpu time in "
+                  "a given period", metavar="N"),
+             Flag("cpu-burst", "str", "CPU CFS hardcap burst limit (in usecs). Allowed "
+                  "accumulated cpu time additionally for burst a given period", metavar="N"),
+             Flag("cpu-share", "str", "CPU shares (relative weight vs. other containers)",
+                  metavar="N"),
+             Flag("cpu-rt-period", "str", "CPU realtime period to be used for hardcapping "
+                  "(in usecs). 0 to use system default", metavar="N"),
+             Flag("cpu-rt-runtime", "str", "CPU realtime hardcap limit (in usecs). Allowed "
+                  "cpu time in a given period", metavar="N"),
+             Flag("cpuset-cpus", "str", "CPU(s) to use", metavar="LIST"),
+             Flag("cpuset-mems", "str", "Memory node(s) to use", metavar="LIST"),
+             Flag("kernel-memory", "str", "Kernel memory limit (in bytes)", metavar="BYTES"),
+             Flag("kernel-memory-tcp", "str", "Kernel memory limit (in bytes) for tcp "
+                  "buffer", metavar="BYTES"),
+             Flag("memory", "str", "Memory limit (in bytes)", metavar="BYTES"),
+             Flag("memory-reservation", "str", "Memory reservation or soft_limit (in bytes)",
+                  metavar="BYTES"),
+             Flag("memory-swap", "str", "Total memory usage (memory + swap); set '-1' to "
+                  "enable unlimited swap", metavar="BYTES"),
+             Flag("pids-limit", "str", "Maximum number of pids allowed in the container",
+                  metavar="N"),
+             Flag("l3-cache-schema", "str", "The string of Intel RDT/CAT L3 cache schema",
+                  metavar="SCHEMA"),
+             Flag("mem-bw-schema", "str", "The string of Intel RDT/MBA memory bandwidth "
+                  "schema", metavar="SCHEMA"),
+             _HELP),
+            description="The update command changes the resource constraints of a running "
+            "container. With --resources (a LinuxResources JSON document, '-' for stdin) "
+            "every other flag is ignored."),
     Command("spec", "create a new specification file", "", 0, 0,
             (_BUNDLE,
              Flag("rootless", "bool", "generate a configuration for a rootless container"),

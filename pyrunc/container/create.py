@@ -19,7 +19,7 @@ from ..process.launch import Launch
 
 class CreateOptions:
     __slots__ = ("bundle", "pid_file", "console_socket", "no_pivot", "no_new_keyring",
-                 "preserve_fds", "systemd_cgroup", "rootless", "detach")
+                 "preserve_fds", "systemd_cgroup", "rootless", "detach", "console_fd")
 
     def __init__(self, bundle: str = ".", pid_file: str = "", console_socket: str = "",
                  no_pivot: bool = False, no_new_keyring: bool = False, preserve_fds: int = 0,
@@ -34,15 +34,20 @@ class CreateOptions:
         self.systemd_cgroup = systemd_cgroup
         self.rootless = rootless
         self.detach = detach
+        # `run` in the foreground: one end of a socketpair that takes the pty
+        # master when the process has a terminal and no --console-socket.
+        self.console_fd = -1
 
 
 class Created:
     """What create hands to `run`: the container and its init."""
 
-    def __init__(self, cdir: state.ContainerDir, record: state.Record, pid: int) -> None:
+    def __init__(self, cdir: state.ContainerDir, record: state.Record, pid: int,
+                 terminal: bool = False) -> None:
         self.cdir = cdir
         self.record = record
         self.pid = pid
+        self.terminal = terminal
 
 
 def _listen_fds() -> int:
@@ -76,6 +81,8 @@ def create(root: str, cid: str, opts: CreateOptions) -> Created:
         os.chmod(cdir.fifo_path, 0o622)  # mkfifo is subject to the umask
         manager.create()
         record.data["cgroup"] = manager.record()
+        manager.enable_controllers()
+        manager.apply(spec.resources)
         if spec.intel_rdt is not None:
             from ..linux import resctrl
 
@@ -89,17 +96,18 @@ def create(root: str, cid: str, opts: CreateOptions) -> Created:
         cdir.save(record)
         if opts.pid_file:
             write_pid_file(opts.pid_file, pid)
-        return Created(cdir, record, pid)
+        return Created(cdir, record, pid, launch.terminal)
     except BaseException:
         _undo(cdir, manager, pid, record)
         raise
 
 
 def _check_terminal(spec: bundle.Spec, opts: CreateOptions) -> None:
+    """runc's rules (runtime-callers.md section 5.1)."""
     terminal = spec.process is not None and spec.process.terminal
-    if terminal:
-        raise ConfigError("process.terminal: terminals are not supported by this version "
-                          "of pyrunc")
+    if terminal and not opts.console_socket and opts.console_fd < 0:
+        raise PyruncError("cannot allocate tty if pyrunc will detach without setting "
+                          "console socket")
     if opts.console_socket and not terminal:
         raise PyruncError("cannot use console socket if pyrunc will not detach or "
                           "allocate tty")
@@ -121,6 +129,11 @@ def _undo(cdir: state.ContainerDir, manager: CgroupManager, pid: int,
     except (PyruncError, OSError) as err:
         log.warning(f"cleaning up after failed create: {err}")
     cdir.remove()
+    # runtime.md#runtimeLifecycle: a failed create continues at step 12
+    # (destroy), so the poststop hooks run.
+    from .ops import run_poststop
+
+    run_poststop(record)
 
 
 class _Callbacks(parent.Callbacks):
@@ -156,17 +169,9 @@ class _Callbacks(parent.Callbacks):
             resctrl.add(rdt, pid)
 
     def seccomp_listener(self, pid: int, fd: int) -> None:
-        from .. import jsonio
-        from ..linux import seccomp
-
-        sc = self.spec.seccomp
         state_obj = self.record.oci_state("creating")
         state_obj["pid"] = pid
-        payload = {"ociVersion": state.OCI_VERSION, "fds": ["seccompFd"], "pid": pid,
-                   "state": state_obj}
-        if sc.listener_metadata:
-            payload["metadata"] = sc.listener_metadata
-        seccomp.send_listener_fd(sc.listener_path, fd, jsonio.dumps(payload).encode())
+        send_to_seccomp_agent(self.spec.seccomp, state_obj, pid, fd)
 
     def runtime_hooks(self, pid: int) -> None:
         state_obj = self.record.oci_state("creating")
@@ -236,13 +241,23 @@ def _plan(spec: bundle.Spec, cid: str, opts: CreateOptions, listen: int) -> Laun
     if spec.has_new_namespace("pid"):
         launch.init_pid_in_container = 1
     _plan_process_settings(spec, launch)
+    if p.terminal:
+        launch.terminal = True
+        launch.console_size = p.console_size
+        if opts.console_socket:
+            from ..linux import console
+
+            launch.console_fd = console.connect(opts.console_socket)
+        else:
+            launch.console_fd = opts.console_fd
     return launch
 
 
-def _plan_process_settings(spec: bundle.Spec, launch: Launch) -> None:
+def _plan_process_settings(spec: bundle.Spec, launch: Launch, p=None) -> None:
+    """The process's own kernel settings (also used by `exec`, with its process)."""
     from ..linux import sched
 
-    p = spec.process
+    p = p or spec.process
     if p.io_priority is not None:
         launch.ioprio = sched.ioprio_value(*p.io_priority)
     if p.scheduler is not None:
@@ -281,6 +296,18 @@ def _plan_namespaces(spec: bundle.Spec, launch: Launch) -> None:
 
 def _device_rules(spec: bundle.Spec) -> list[cgdevices.Rule]:
     return cgdevices.effective_rules(spec.device_rules)
+
+
+def send_to_seccomp_agent(sc: bundle.Seccomp, state_obj: dict, pid: int, fd: int) -> None:
+    """config-linux.md#containerprocessstate, with the notify fd."""
+    from .. import jsonio
+    from ..linux import seccomp
+
+    payload = {"ociVersion": state.OCI_VERSION, "fds": ["seccompFd"], "pid": pid,
+               "state": state_obj}
+    if sc.listener_metadata:
+        payload["metadata"] = sc.listener_metadata
+    seccomp.send_listener_fd(sc.listener_path, fd, jsonio.dumps(payload).encode())
 
 
 def write_pid_file(path: str, pid: int) -> None:

@@ -38,7 +38,13 @@ def start(root: str, cid: str) -> None:
             }.get(status, f"cannot start a container in the {status} state"))
         # runtime.md#runtimeStart errors without a process: create refuses such
         # a config already, so every created container has one.
-        release(cdir, record)
+        try:
+            release(cdir, record)
+        except HookFailed:
+            # runtime.md#runtimeLifecycle step 7: stop, destroy (step 12), poststop.
+            _wait_init_gone(record)
+            destroy(cdir, record)
+            raise
         if record.data.get("poststart"):
             run_poststart(cdir, record, stored_spec(record))
     finally:
@@ -64,7 +70,13 @@ def release(cdir: state.ContainerDir, record: state.Record) -> None:
     except FileNotFoundError:
         pass
     if message is not None:
-        raise PyruncError(message)
+        if message.startswith("H"):
+            raise HookFailed(message[1:])
+        raise PyruncError(message[1:] if message[:1] == "E" else message)
+
+
+class HookFailed(PyruncError):
+    """A startContainer hook failed in the init."""
 
 
 def _await_exec(fifo: int, pidfd: int) -> str | None:
@@ -92,7 +104,7 @@ def _await_exec(fifo: int, pidfd: int) -> str | None:
             continue
         if init_gone and not events:
             # The init died without ever opening the fifo.
-            return "cannot start a container that has stopped"
+            return "Ecannot start a container that has stopped"
 
 
 def _read_rest(fd: int) -> bytes:
@@ -151,19 +163,39 @@ def kill(root: str, cid: str, signum: int, all_processes: bool = False) -> None:
     if all_processes:
         # runc <= 1.1 and what Podman and CRI expect: every process in the
         # cgroup; a stopped container is not an error.
-        from ..cgroups import CgroupManager
-
-        manager = CgroupManager.from_record(record.cgroup)
-        for pid in manager.procs():
-            try:
-                os.kill(pid, signum)
-            except ProcessLookupError:
-                pass
+        _signal_all(record, signum)
         return
     if status not in ("created", "running", "paused"):
         raise ContainerNotRunning()
     if not _kill_init(record, signum):
         raise ContainerNotRunning()
+    if signum == 9 and status == "paused":
+        # A frozen process cannot die: thaw it so SIGKILL takes effect (runc 1.2).
+        thaw(record)
+
+
+def _signal_all(record: state.Record, signum: int) -> None:
+    """Freeze the cgroup, signal every process in it, and put the freezer back
+    as it was (frozen stays frozen, except that SIGKILL needs a thaw): no
+    process can fork away in between."""
+    from ..cgroups import CgroupManager
+
+    manager = CgroupManager.from_record(record.cgroup)
+    if not manager.exists():
+        return
+    was_frozen = manager.is_frozen()
+    can_freeze = bool(manager.freezer_file())
+    if can_freeze and not was_frozen:
+        manager.freeze(True)
+    try:
+        for pid in manager.procs():
+            try:
+                os.kill(pid, signum)
+            except ProcessLookupError:
+                pass
+    finally:
+        if can_freeze and (not was_frozen or signum == 9):
+            manager.freeze(False)
 
 
 def _kill_init(record: state.Record, signum: int) -> bool:
@@ -267,14 +299,20 @@ def destroy(cdir: state.ContainerDir, record: state.Record) -> None:
 
         resctrl.remove(record.data["intel_rdt"])
     cdir.remove()
-    if record.data.get("poststop"):
-        from .. import hooks
+    run_poststop(record)
 
-        spec = stored_spec(record)
-        try:
-            hooks.run_all("poststop", spec.hooks["poststop"], record.oci_state("stopped"))
-        except PyruncError as err:
-            log.warning(f"poststop hook failed: {err}")
+
+def run_poststop(record: state.Record) -> None:
+    """runtime.md#runtimeLifecycle step 13: failures are warnings only."""
+    if not record.data.get("poststop"):
+        return
+    from .. import hooks
+
+    try:
+        hooks.run_all("poststop", stored_spec(record).hooks["poststop"],
+                      record.oci_state("stopped"))
+    except PyruncError as err:
+        log.warning(f"poststop hook failed: {err}")
 
 
 # --- list -----------------------------------------------------------------------

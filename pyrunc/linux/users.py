@@ -25,6 +25,24 @@ def switch(uid: int, gid: int, additional_gids: list[int], setgroups_allowed: bo
         raise KernelError("setresuid", err.errno, str(uid)) from None
 
 
+def chown_stdio(uid: int, gid: int) -> None:
+    """Give fds 0-2 to the container's user so it can reopen /dev/stdout or
+    use its terminal (runc does the same); /dev/null and files the user
+    already owns are left alone, and refusals (EPERM, EROFS) are not errors."""
+    for fd in (0, 1, 2):
+        try:
+            st = os.fstat(fd)
+        except OSError:
+            continue
+        if st.st_uid == uid or (os.major(st.st_rdev) == 1 and os.minor(st.st_rdev) == 3
+                                and st.st_rdev):
+            continue
+        try:
+            os.fchown(fd, uid, gid)
+        except OSError:
+            pass
+
+
 def setgroups_allowed() -> bool:
     try:
         with open("/proc/self/setgroups") as f:

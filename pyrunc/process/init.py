@@ -19,8 +19,8 @@ import stat
 # Python library is out of reach.
 from .. import hooks
 from ..errors import PyruncError
-from ..linux import (capabilities, devices, lsm, namespaces, netlink, paths, rlimits, rootfs,
-                     sched, signals, sysctl)
+from ..linux import (capabilities, console, devices, lsm, namespaces, netlink, paths, rlimits,
+                     rootfs, sched, signals, sysctl)
 from ..linux import syscalls as sc
 from ..linux import users
 from .launch import Launch
@@ -187,8 +187,26 @@ class Init:
     def drop_bounding(self) -> None:
         capabilities.drop_bounding(self.launch.caps.bounding)
 
+    def terminal(self) -> None:
+        """process.terminal: a pty from the container's devpts; the slave is
+        the controlling terminal, fds 0-2 and /dev/console; the master goes
+        to the console socket."""
+        rows, cols = self.launch.console_size
+        master, slave, path = console.open_pty(rows, cols)
+        if not self.launch.exec_mode:
+            _bind_console(path)
+        console.send_master(self.launch.console_fd, master)
+        os.close(master)
+        console.become_controlling(slave)
+        os.close(slave)
+
+    def cpu_affinity(self) -> None:
+        os.sched_setaffinity(0, self.launch.cpu_affinity)
+
     def switch_user(self) -> None:
         user = self.launch.user
+        if user.uid != 0:
+            users.chown_stdio(user.uid, user.gid)
         keep = self.launch.caps is not None
         if keep:
             capabilities.set_keepcaps(True)
@@ -226,6 +244,9 @@ class Init:
         self.chan.send("ready")
         self.chan.close()
 
+    def report_exec(self) -> None:
+        self.chan.send("ready")
+
     def await_start(self) -> None:
         # Blocks until `start` opens the fifo for reading. Relative to an
         # O_PATH fd of the state directory: the host path is out of reach
@@ -237,7 +258,7 @@ class Init:
 
     def start_container_hooks(self) -> None:
         hooks.run_all("startContainer", self.launch.spec.hooks["startContainer"],
-                      self._hook_state("running"))
+                      self._hook_state("created"))  # runc's status for these hooks
 
     def exec(self) -> None:
         signals.reset_all()
@@ -278,6 +299,9 @@ def steps(init: Init) -> list:
         out.append(init.create_container_hooks)
     # config.md: the create hooks run before pivot_root.
     out.append(init.switch_root)
+    if launch.terminal:
+        # After the switch of root: the pty comes from the container's devpts.
+        out.append(init.terminal)
     if launch.has_mountns and spec.root_readonly:
         out.append(init.readonly_root)
     if spec.hostname is not None and spec.namespace("uts") is not None:
@@ -341,7 +365,7 @@ def steps(init: Init) -> list:
 def run(launch: Launch, chan: Channel) -> None:
     init = Init(launch, chan)
     try:
-        for step in steps(init):
+        for step in (exec_steps(init) if launch.exec_mode else steps(init)):
             step()
     except BaseException as err:  # noqa: BLE001 - reported to the parent or to start
         if init.fifo_fd >= 0:  # past "ready": `start` is the one listening
@@ -350,10 +374,66 @@ def run(launch: Launch, chan: Channel) -> None:
     os._exit(1)
 
 
-def _report_to_start(fd: int, err: BaseException) -> None:
-    msg = str(err) if isinstance(err, PyruncError) else f"{type(err).__name__}: {err}"
+def exec_steps(init: Init) -> list:
+    """`exec`: the intermediate joined every namespace of the container and
+    the process was born in its cgroup; only the process's own settings
+    remain, in the same order as for the init."""
+    launch = init.launch
+    out = [init.nondumpable]
+    if launch.cpu_affinity:
+        out.append(init.cpu_affinity)
+    if launch.rlimits:
+        out.append(init.rlimits)
+    if launch.oom_score_adj is not None:
+        out.append(init.oom_score_adj)
+    if launch.ioprio is not None:
+        out.append(init.io_priority)
+    if launch.sched_attr is not None:
+        out.append(init.scheduler)
+    if launch.terminal:
+        out.append(init.terminal)
+    if launch.no_new_privileges:
+        out.append(init.no_new_privileges)
+    elif launch.spec.seccomp is not None:
+        out.append(init.seccomp)
+    if launch.caps is not None:
+        out.append(init.drop_bounding)
+    out.append(init.switch_user)
+    if launch.caps is not None:
+        out.append(init.apply_capabilities)
+    out += [init.umask, init.chdir, init.default_env, init.resolve_executable]
+    if launch.apparmor_profile or launch.selinux_label:
+        out.append(init.lsm_labels)
+    out.append(init.prepare_fds)
+    if launch.no_new_privileges and launch.spec.seccomp is not None:
+        out.append(init.seccomp)
+    # "ready" stays on the channel: the parent learns of the execve from EOF
+    # (the socket is close-on-exec), of a failure from an error message.
+    out += [init.report_exec, init.exec]
+    return out
+
+
+def _bind_console(slave_path: str) -> None:
+    """config-linux.md#configLinuxDefaultDevices: /dev/console is the
+    terminal, bound from the pty slave."""
     try:
-        os.write(fd, msg.encode()[:4000])
+        os.close(os.open("/dev/console", os.O_CREAT | os.O_WRONLY | os.O_NOFOLLOW
+                         | os.O_CLOEXEC, 0o600))
+    except FileExistsError:
+        pass
+    except OSError as err:
+        raise PyruncError(f"creating /dev/console: {err.strerror}") from None
+    sc.mount(slave_path, "/dev/console", None, sc.MS_BIND)
+
+
+def _report_to_start(fd: int, err: BaseException) -> None:
+    """Tell `start` why the program did not run. The first byte says whether
+    a startContainer hook failed (H: the container is then destroyed,
+    runtime.md#runtimeLifecycle step 7) or something else did (E)."""
+    msg = str(err) if isinstance(err, PyruncError) else f"{type(err).__name__}: {err}"
+    kind = b"H" if isinstance(err, hooks.HookError) else b"E"
+    try:
+        os.write(fd, kind + msg.encode()[:4000])
     except OSError:
         pass
     os._exit(1)

@@ -10,7 +10,8 @@ class Launch:
         "umask", "no_new_privileges", "oom_score_adj", "join_fds", "new_ns_flags",
         "new_userns", "in_userns", "new_cgroupns", "new_timens", "new_netns",
         "has_mountns", "setup_dev", "runtime_hooks", "seccomp", "ioprio", "sched_attr",
-        "personality", "mempolicy", "apparmor_profile", "selinux_label", "hook_state",
+        "personality", "mempolicy", "apparmor_profile", "selinux_label", "terminal",
+        "console_size", "console_fd", "exec_mode", "cpu_affinity", "hook_state",
         "init_pid_in_container",
     )
 
@@ -51,3 +52,8 @@ class Launch:
         self.mempolicy: tuple | None = None  # (mode, nodemask bytes, maxnode)
         self.apparmor_profile = ""
         self.selinux_label = ""
+        self.terminal = False
+        self.console_size = (0, 0)       # (rows, cols)
+        self.console_fd = -1             # a connected unix socket for the pty master
+        self.exec_mode = False           # `exec`: join the container, no rootfs setup
+        self.cpu_affinity: list[int] = []  # execCPUAffinity.final (exec only)

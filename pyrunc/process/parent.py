@@ -75,6 +75,8 @@ def launch(spec_launch: Launch, callbacks: Callbacks) -> int:
                     os.close(fd)
                 parent_chan.send("seccomp-ok")
             elif kind == "ready":
+                if spec_launch.exec_mode:
+                    _await_execve(parent_chan)
                 return init_pid
             else:
                 raise ProcessStartError(f"sync channel: unexpected message {kind!r}")
@@ -103,6 +105,15 @@ def _await_init_pid(chan: Channel, intermediate: int, launch: Launch) -> int:
                 raise ProcessStartError(f"sync channel: unexpected message {kind!r}")
     finally:
         _reap(intermediate)
+
+
+def _await_execve(chan: Channel) -> None:
+    """`exec`: EOF means the process's execve closed its end of the channel
+    (close-on-exec); an error message means execve failed."""
+    got = chan.recv()
+    if got is not None:
+        msg = got[0]
+        raise ProcessStartError(str(msg.get("msg", "unknown error")))
 
 
 def set_child_subreaper() -> None:

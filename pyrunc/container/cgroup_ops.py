@@ -1,0 +1,236 @@
+"""The operations that act on a running container's cgroup: pause, resume,
+update, ps, events (runc's commands of those names)."""
+from __future__ import annotations
+
+import os
+import time
+
+from .. import jsonio, state
+from ..cgroups import CgroupManager
+from ..errors import ContainerNotRunning, PyruncError, StateError
+from .ops import open_container
+
+
+def _manager(record: state.Record) -> CgroupManager:
+    return CgroupManager.from_record(record.cgroup)
+
+
+def pause(root: str, cid: str) -> None:
+    """Freeze every process of the container (v1 freezer, v2 cgroup.freeze)."""
+    cdir, record = open_container(root, cid)
+    cdir.lock()
+    try:
+        if cdir.status(record) not in ("running", "created"):
+            raise ContainerNotRunning()
+        _manager(record).freeze(True)
+    finally:
+        cdir.unlock()
+
+
+def resume(root: str, cid: str) -> None:
+    cdir, record = open_container(root, cid)
+    cdir.lock()
+    try:
+        if cdir.status(record) != "paused":
+            raise StateError("container not paused")
+        _manager(record).freeze(False)
+    finally:
+        cdir.unlock()
+
+
+def update(root: str, cid: str, resources_doc: dict, where: str) -> None:
+    """Apply a LinuxResources document to the live cgroups and keep it in the
+    state (merged into the stored config) for later readers."""
+    from .. import bundle
+
+    res = bundle.load_resources(resources_doc, where)
+    cdir, record = open_container(root, cid)
+    cdir.lock()
+    try:
+        if cdir.status(record) == "stopped":
+            raise StateError("cannot update a stopped container")
+        manager = _manager(record)
+        manager.apply(res, update=True)
+        if res.devices:
+            manager.apply_devices(res.devices)
+        linux = record.data.setdefault("config", {}).setdefault("linux", {})
+        linux["resources"] = _merge(linux.get("resources") or {}, resources_doc)
+        cdir.save(record)
+    finally:
+        cdir.unlock()
+
+
+def update_rdt(root: str, cid: str, l3: str, mb: str) -> None:
+    """update --l3-cache-schema / --mem-bw-schema: new schemata for the
+    container's resctrl group."""
+    cdir, record = open_container(root, cid)
+    rdt = record.data.get("intel_rdt")
+    if not rdt:
+        raise PyruncError("--l3-cache-schema/--mem-bw-schema: the container has no "
+                          "linux.intelRdt")
+    for line in (x for x in (l3, mb) if x):
+        try:
+            with open(os.path.join(rdt["group"], "schemata"), "w") as f:
+                f.write(line + "\n")
+        except OSError as err:
+            raise PyruncError(f"writing {line!r} to {rdt['group']}/schemata: "
+                              f"{err.strerror}") from None
+
+
+def _merge(old: dict, new: dict) -> dict:
+    out = dict(old)
+    for key, value in new.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def pids(root: str, cid: str) -> list[int]:
+    """Host pids of every process in the container's cgroup."""
+    _cdir, record = open_container(root, cid)
+    return _manager(record).procs()
+
+
+def ps_table(root: str, cid: str, ps_args: list[str]) -> str:
+    """runc's `ps` table: host ps(1) output, rows of the container's processes."""
+    import subprocess
+
+    members = set(pids(root, cid))
+    try:
+        out = subprocess.run(["ps"] + (ps_args or ["-ef"]), capture_output=True, text=True,
+                             check=False)
+    except FileNotFoundError:
+        raise PyruncError("ps(1) is not installed (apt-get install procps)") from None
+    if out.returncode != 0:
+        raise PyruncError(f"ps {' '.join(ps_args)}: {out.stderr.strip()}")
+    lines = out.stdout.splitlines()
+    if not lines:
+        return ""
+    header = lines[0].split()
+    if "PID" not in header:
+        raise PyruncError("ps output has no PID column")
+    column = header.index("PID")
+    rows = [lines[0]]
+    for line in lines[1:]:
+        fields = line.split()
+        if len(fields) > column and fields[column].isdigit() and int(fields[column]) in members:
+            rows.append(line)
+    return "\n".join(rows) + "\n"
+
+
+def parse_interval(text: str) -> float:
+    """Go durations as runc takes them: 5s, 100ms, 1m30s, 1.5s."""
+    units = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+    total, number, i = 0.0, "", 0
+    if not text:
+        raise PyruncError("--interval: empty duration")
+    while i < len(text):
+        ch = text[i]
+        if ch.isdigit() or ch == ".":
+            number += ch
+            i += 1
+            continue
+        unit = next((u for u in ("ns", "us", "µs", "ms", "h", "m", "s") if text.startswith(u, i)),
+                    None)
+        if unit is None or not number:
+            raise PyruncError(f"--interval: invalid duration {text!r}")
+        total += float(number) * units[unit]
+        number, i = "", i + len(unit)
+    if number:
+        raise PyruncError(f"--interval: missing unit in duration {text!r}")
+    if total <= 0:
+        raise PyruncError(f"--interval: duration must be positive: {text!r}")
+    return total
+
+
+def _running(cdir: state.ContainerDir, record: state.Record) -> bool:
+    return cdir.status(record) in ("running", "created", "paused")
+
+
+def stats_event(cid: str, record: state.Record) -> str:
+    from ..cgroups import stats
+
+    return jsonio.dumps({"type": "stats", "id": cid, "data": stats.collect(_manager(record))})
+
+
+def events(root: str, cid: str, interval: float, once: bool, write) -> None:
+    """`events --stats` prints one stats event; otherwise stats every interval
+    and an oom event when the OOM killer acts, until the container stops."""
+    cdir, record = open_container(root, cid)
+    if not _running(cdir, record):
+        raise StateError(f"container with id {cid} is not running")
+    if once:
+        write(stats_event(cid, record) + "\n")
+        return
+    watcher = _OomWatcher(_manager(record))
+    try:
+        next_stats = time.monotonic()
+        while _running(cdir, record):
+            now = time.monotonic()
+            if now >= next_stats:
+                write(stats_event(cid, record) + "\n")
+                next_stats = now + interval
+            if watcher.wait(min(next_stats - time.monotonic(), 0.5)):
+                write(jsonio.dumps({"type": "oom", "id": cid}) + "\n")
+    finally:
+        watcher.close()
+
+
+class _OomWatcher:
+    """OOM notifications: v1 through an eventfd registered on
+    memory.oom_control, v2 by the oom_kill count of memory.events (the
+    kernel signals a change of that file with POLLPRI)."""
+
+    def __init__(self, manager: CgroupManager) -> None:
+        import select
+
+        self.poller = select.poll()
+        self.fds: list[int] = []
+        self.v2_events = ""
+        self.v2_count = 0
+        mem = next((d for d in manager.dirs if d.version == 1
+                    and "memory" in d.key.split(",")), None)
+        if mem is not None:
+            efd = os.eventfd(0, os.EFD_CLOEXEC)
+            ctl = os.open(os.path.join(mem.path, "memory.oom_control"),
+                          os.O_RDONLY | os.O_CLOEXEC)
+            with open(os.path.join(mem.path, "cgroup.event_control"), "w") as f:
+                f.write(f"{efd} {ctl}")
+            self.fds += [efd, ctl]
+            self.poller.register(efd, select.POLLIN)
+            self.efd = efd
+        elif manager.mode == "v2":
+            self.v2_events = os.path.join(manager.unified().path, "memory.events")
+            self.v2_count = self._oom_count()
+            fd = os.open(self.v2_events, os.O_RDONLY | os.O_CLOEXEC)
+            self.fds.append(fd)
+            self.poller.register(fd, select.POLLPRI | select.POLLERR)
+            self.efd = -1
+        else:
+            self.efd = -1
+
+    def _oom_count(self) -> int:
+        from ..cgroups.stats import _kv
+
+        return _kv(self.v2_events).get("oom_kill", 0)
+
+    def wait(self, seconds: float) -> bool:
+        """True if an OOM happened while waiting."""
+        events = self.poller.poll(max(0, int(seconds * 1000)))
+        if not events:
+            return False
+        if self.efd >= 0:
+            os.read(self.efd, 8)
+            return True
+        count = self._oom_count()
+        happened, self.v2_count = count > self.v2_count, count
+        return happened
+
+    def close(self) -> None:
+        for fd in self.fds:
+            try:
+                os.close(fd)
+            except OSError:
+                pass

@@ -1,0 +1,213 @@
+"""`exec`: a new process in a running (or created) container. It joins every
+namespace of the container (user first, mount last; pid by forking after the
+join), is born in the container's cgroup, and gets its own capabilities,
+rlimits, seccomp, no_new_privs, user, env and cwd. Any failure is runc's
+"exec failed: ..." with exit status 255."""
+from __future__ import annotations
+
+import os
+
+from .. import bundle, jsonio, log, state
+from ..cgroups import CgroupManager
+from ..errors import PyruncError, StateError
+from ..linux import capabilities, namespaces, proc, rlimits
+from ..process import parent
+from ..process.launch import Launch
+from . import foreground
+from .create import _plan_process_settings, send_to_seccomp_agent, write_pid_file
+from .ops import open_container, stored_spec
+
+
+class ExecOptions:
+    __slots__ = ("process_file", "args", "env", "cwd", "user", "additional_gids", "caps",
+                 "no_new_privs", "tty", "apparmor", "process_label", "console_socket",
+                 "detach", "pid_file", "preserve_fds", "cgroup", "ignore_paused")
+
+    def __init__(self, **kw: object) -> None:
+        for name in self.__slots__:
+            setattr(self, name, kw.get(name))
+
+
+def _process(o: ExecOptions, config_process: dict | None) -> bundle.Process:
+    if o.process_file:
+        try:
+            with open(o.process_file, "rb") as f:
+                doc = jsonio.loads(f.read())
+        except OSError as err:
+            raise PyruncError(f"--process {o.process_file}: {err.strerror}") from None
+        except ValueError as err:
+            raise PyruncError(f"--process {o.process_file}: invalid JSON: {err}") from None
+        return bundle.load_process(doc, "process")
+    if not o.args:
+        raise PyruncError("exec: no command given (args or --process)")
+    return bundle.exec_process(config_process, o.args, o.env or [], o.cwd or "",
+                               o.user or "", o.additional_gids or [], o.caps or [],
+                               bool(o.no_new_privs), bool(o.tty), o.apparmor or "",
+                               o.process_label or "")
+
+
+def exec_process(root: str, cid: str, o: ExecOptions) -> int:
+    cdir, record = open_container(root, cid)
+    status = cdir.status(record)
+    if status == "stopped":
+        raise StateError("cannot exec in a stopped container")
+    if status == "paused" and not o.ignore_paused:
+        raise StateError("cannot exec in a paused container (use --ignore-paused to override)")
+    if status == "creating":
+        raise StateError("cannot exec in a container that is being created")
+    spec = stored_spec(record)
+    proc_ = _process(o, (spec.process.raw if spec.process else None))
+    if proc_.terminal and o.detach and not o.console_socket:
+        raise PyruncError("cannot allocate tty if pyrunc will detach without setting "
+                          "console socket")
+    if o.console_socket and not proc_.terminal:
+        raise PyruncError("cannot use console socket if pyrunc will not detach or "
+                          "allocate tty")
+    extra = o.preserve_fds or 0
+    parent.check_extra_fds(extra)
+    launch = _plan(spec, record, proc_, extra)
+    manager = _cgroup(record, o.cgroup or [])
+    forwarder = foreground.Forwarder()
+    if not o.detach:
+        forwarder.install()
+    receive = -1
+    if proc_.terminal:
+        if o.console_socket:
+            from ..linux import console
+
+            launch.console_fd = console.connect(o.console_socket)
+        else:
+            import _socket
+
+            ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM
+                                              | _socket.SOCK_CLOEXEC)
+            receive, launch.console_fd = ours.detach(), theirs.detach()
+    initial, _final = proc_.exec_cpu_affinity
+    if initial:
+        from ..linux import sched
+
+        os.sched_setaffinity(0, sched.parse_list(initial, "process.execCPUAffinity.initial"))
+    try:
+        pid = parent.launch(launch, _Callbacks(manager, record, spec))
+    finally:
+        for fd in (launch.console_fd,) + tuple(fd for _k, fd, _p in launch.join_fds):
+            if fd >= 0:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+    master = -1
+    if receive >= 0:
+        from ..linux import console
+
+        try:
+            master = console.recv_master(receive)
+        finally:
+            os.close(receive)
+    if o.pid_file:
+        write_pid_file(o.pid_file, pid)
+    if o.detach:
+        return 0
+    forwarder.start(pid)
+    if master >= 0:
+        return foreground.proxy_and_wait(pid, master, forwarder)
+    return foreground.wait(pid)
+
+
+def _plan(spec: bundle.Spec, record: state.Record, p: bundle.Process, extra: int) -> Launch:
+    launch = Launch()
+    launch.exec_mode = True
+    launch.id = record.id
+    launch.spec = spec
+    launch.args = p.args
+    launch.env = list(p.env)
+    launch.cwd = p.cwd
+    launch.user = p.user
+    launch.umask = p.user.umask
+    launch.no_new_privileges = p.no_new_privileges
+    launch.oom_score_adj = p.oom_score_adj
+    launch.extra_fds = extra
+    if p.capabilities is not None:
+        sets = {name: getattr(p.capabilities, name) for name in capabilities.SETS}
+        launch.caps, warnings = capabilities.resolve(sets, "process.capabilities")
+        for w in warnings:
+            log.warning(w)
+    launch.rlimits = rlimits.resolve([(r.type, r.soft, r.hard) for r in p.rlimits],
+                                     "process.rlimits")
+    _plan_process_settings(spec, launch, p)
+    launch.personality = None
+    launch.mempolicy = None
+    launch.terminal = p.terminal
+    launch.console_size = p.console_size
+    _final = p.exec_cpu_affinity[1]
+    if _final:
+        from ..linux import sched
+
+        launch.cpu_affinity = sched.parse_list(_final, "process.execCPUAffinity.final")
+    launch.join_fds = _join_fds(spec, record)
+    return launch
+
+
+def _join_fds(spec: bundle.Spec, record: state.Record) -> list:
+    """Every namespace the container has, through its init's /proc entries;
+    the init's start time is checked after opening, so a reused pid cannot
+    slip in."""
+    pid = record.pid
+    out = []
+    try:
+        for ns in spec.namespaces:
+            name = namespaces.proc_name(ns.type)
+            out.append((ns.type, namespaces.open_for_join(ns.type, f"/proc/{pid}/ns/{name}"),
+                        f"/proc/{pid}/ns/{name}"))
+    except PyruncError:
+        for _k, fd, _p in out:
+            os.close(fd)
+        raise
+    if not proc.is_alive(pid, record.data.get("pid_start", -1)):
+        for _k, fd, _p in out:
+            os.close(fd)
+        raise StateError("cannot exec in a stopped container")
+    return out
+
+
+def _cgroup(record: state.Record, sub: list[str]) -> CgroupManager:
+    """The container's cgroup, or with --cgroup a sub-cgroup of it
+    ("path" for every hierarchy, "controller:path" for one v1 controller)."""
+    manager = CgroupManager.from_record(record.cgroup)
+    if not sub:
+        return manager
+    per: dict[str, str] = {}
+    for item in sub:
+        ctrl, sep, path = item.rpartition(":")
+        if ".." in path.split("/"):
+            raise PyruncError(f"--cgroup {item!r}: must not contain '..'")
+        for c in (ctrl.split(",") if sep else ["*"]):
+            per[c] = path.strip("/")
+    for d in manager.dirs:
+        key = next((c for c in per if c in d.key.split(",") or (c == "" and d.version == 2)),
+                   "*")
+        if key in per:
+            d.path = os.path.join(d.path, per[key])
+            if not os.path.isdir(d.path):
+                raise PyruncError(f"--cgroup: {d.path} does not exist")
+    return manager
+
+
+class _Callbacks(parent.Callbacks):
+    def __init__(self, manager: CgroupManager, record: state.Record,
+                 spec: bundle.Spec) -> None:
+        self.manager = manager
+        self.record = record
+        self.spec = spec
+
+    def init_started(self, pid: int) -> None:
+        pass
+
+    def place_in_cgroup(self, pid: int) -> None:
+        self.manager.add(pid)
+
+    def runtime_hooks(self, pid: int) -> None:
+        raise PyruncError("exec: hooks are not run for exec'd processes")
+
+    def seccomp_listener(self, pid: int, fd: int) -> None:
+        send_to_seccomp_agent(self.spec.seccomp, self.record.oci_state("running"), pid, fd)

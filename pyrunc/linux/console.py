@@ -1,0 +1,97 @@
+"""Terminals (config.md#configProcess `terminal`, `consoleSize`;
+config-linux.md#configLinuxDefaultDevices /dev/console).
+
+Inside the container (after the switch of root, so the container's own devpts
+instance is used) a pty pair is opened; the slave becomes the process's
+controlling terminal and stdio and is bound on /dev/console; the master goes
+to the console socket with one sendmsg carrying a name and exactly one
+SCM_RIGHTS fd, as runc sends it (runtime-callers.md section 5.1).
+
+For `run`/`exec` in the foreground without a console socket, pyrunc keeps the
+master and proxies its own terminal (raw mode, window size, restored at exit).
+"""
+from __future__ import annotations
+
+import _socket
+import fcntl
+import os
+import struct
+import termios
+
+from ..errors import PyruncError
+
+# <asm-generic/ioctls.h>; the termios module does not have these two.
+TIOCGPTN = 0x80045430    # get the pty number
+TIOCSPTLCK = 0x40045431  # (un)lock the pty slave
+
+
+def connect(path: str) -> int:
+    """Connect to a console socket (the caller listens on it); returns the fd."""
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM | _socket.SOCK_CLOEXEC)
+    try:
+        sock.connect(path)
+    except OSError as err:
+        sock.close()
+        raise PyruncError(f"--console-socket {path}: {err.strerror or err}") from None
+    return sock.detach()
+
+
+def open_pty(rows: int, cols: int) -> tuple[int, int, str]:
+    """(master, slave, slave path) from the devpts mounted at /dev/pts in the
+    current root; the size is set when both values are non-zero."""
+    try:
+        master = os.open("/dev/pts/ptmx", os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
+    except OSError as err:
+        raise PyruncError(f"process.terminal: opening /dev/pts/ptmx: {err.strerror} (the "
+                          "container needs a devpts mount at /dev/pts)") from None
+    fcntl.ioctl(master, TIOCSPTLCK, struct.pack("i", 0))  # unlockpt
+    number = struct.unpack("I", fcntl.ioctl(master, TIOCGPTN, b"\0" * 4))[0]
+    path = f"/dev/pts/{number}"
+    slave = os.open(path, os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
+    if rows and cols:
+        set_size(master, rows, cols)
+    return master, slave, path
+
+
+def set_size(fd: int, rows: int, cols: int) -> None:
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+
+def get_size(fd: int) -> tuple[int, int]:
+    rows, cols, _, _ = struct.unpack("HHHH", fcntl.ioctl(fd, termios.TIOCGWINSZ, b"\0" * 8))
+    return rows, cols
+
+
+def send_master(sock_fd: int, master: int) -> None:
+    """One sendmsg: a non-empty name and exactly one fd (go-runc and conmon
+    check both)."""
+    sock = _socket.socket(fileno=sock_fd)
+    try:
+        sock.sendmsg([b"/dev/pts/ptmx"], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS,
+                                           struct.pack("i", master))])
+    except OSError as err:
+        raise PyruncError(f"sending the terminal to the console socket: "
+                          f"{err.strerror or err}") from None
+    finally:
+        sock.close()
+
+
+def become_controlling(slave: int) -> None:
+    """New session, the slave as controlling terminal and as fds 0-2."""
+    os.setsid()
+    fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+    for fd in (0, 1, 2):
+        os.dup2(slave, fd)
+
+
+def recv_master(sock_fd: int) -> int:
+    """The receiving side, for foreground run/exec: the master fd."""
+    sock = _socket.socket(fileno=sock_fd)
+    try:
+        _data, anc, _flags, _addr = sock.recvmsg(4096, _socket.CMSG_SPACE(4))
+    finally:
+        sock.detach()
+    for level, kind, payload in anc:
+        if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS and len(payload) >= 4:
+            return struct.unpack_from("i", payload)[0]
+    raise PyruncError("no terminal received from the container")
