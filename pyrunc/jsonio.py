@@ -54,8 +54,16 @@ def loads(doc: str | bytes) -> object:
         value, end = _scan_once(doc, start)
     except StopIteration as err:
         raise JSONError("Expecting value", doc, err.value) from None
-    except ValueError as err:  # json.decoder.JSONDecodeError from the C scanner
-        raise JSONError(getattr(err, "msg", str(err)), doc, getattr(err, "pos", 0)) from None
+    except (ValueError, SystemError):
+        # The C scanner builds its error from json.decoder, which it only finds
+        # if something imported it; on this (rare) path, let json say what is wrong.
+        import json
+
+        try:
+            json.loads(doc)
+        except json.JSONDecodeError as err:
+            raise JSONError(err.msg, doc, err.pos) from None
+        raise JSONError("Invalid JSON", doc, start) from None
     end = _skip_ws(doc, end)
     if end != len(doc):
         raise JSONError("Extra data", doc, end)

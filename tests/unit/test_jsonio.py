@@ -42,3 +42,19 @@ def test_errors_name_the_position(bad, where):
 def test_unserialisable():
     with pytest.raises(TypeError):
         jsonio.dumps({"a": object()})
+
+
+def test_errors_without_json_imported():
+    """The C scanner only finds json.decoder if someone imported it: in a
+    fresh interpreter (as on the command path) errors must still be clear."""
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.path.insert(0, %r); from pyrunc import jsonio\n"
+            "try:\n    jsonio.loads('{not json')\n"
+            "except jsonio.JSONError as e:\n    print(e)\n") % (
+        __import__("os").path.dirname(__import__("os").path.dirname(
+            __import__("os").path.dirname(__import__("os").path.abspath(__file__)))),)
+    out = subprocess.run([sys.executable, "-IS", "-c", code], capture_output=True, text=True)
+    assert "Expecting property name enclosed in double quotes" in out.stdout, out.stderr
+    assert "char 1" in out.stdout

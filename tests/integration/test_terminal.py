@@ -1,0 +1,197 @@
+"""Terminals: process.terminal with --console-socket (runtime-callers.md
+section 5.1), and run/exec in the foreground under a real pseudo-terminal;
+against pyrunc and runc."""
+from __future__ import annotations
+
+import os
+import pty
+import re
+import select
+import socket
+import threading
+import time
+
+import pytest
+
+from helpers import assert_nothing_left
+
+
+class ConsoleReceiver:
+    """A console socket like containerd's or conmon's: accept once, one
+    recvmsg with the name and exactly one fd."""
+
+    def __init__(self, path: str) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(path)
+        self.sock.listen(1)
+        self.sock.settimeout(30)
+        self.name = b""
+        self.fds: list[int] = []
+        self.error = None
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self) -> None:
+        try:
+            conn, _ = self.sock.accept()
+            with conn:
+                self.name, self.fds, _flags, _addr = socket.recv_fds(conn, 4096, 4)
+        except Exception as err:  # noqa: BLE001
+            self.error = err
+
+    def master(self) -> int:
+        self.thread.join(30)
+        assert self.error is None, self.error
+        assert len(self.fds) == 1, self.fds
+        return self.fds[0]
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def _talk(master: int, command: bytes, until: bytes, timeout: float = 15) -> str:
+    os.write(master, command)
+    out = b""
+    deadline = time.monotonic() + timeout
+    while until not in out and time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+    return out.decode(errors="replace")
+
+
+@pytest.fixture
+def receiver(tmp_path):
+    r = ConsoleReceiver(str(tmp_path / "console.sock"))
+    yield r
+    r.close()
+
+
+def _tty_bundle(bundle, rows=25, cols=100):
+    bundle.config["process"]["terminal"] = True
+    bundle.config["process"]["consoleSize"] = {"height": rows, "width": cols}
+    bundle.config["process"]["args"] = ["sh"]
+    return bundle
+
+
+_PROBE = (b"tty; stty size; echo SID=$(cut -d' ' -f6 /proc/$$/stat) PID=$$ "
+          b"TTY=$(cut -d' ' -f7 /proc/$$/stat); ls -l /dev/console; echo E$((1+1))ND\n")
+
+
+def test_console_socket_receives_the_master(runtime, bundle, cid, receiver, tmp_path):
+    """The master arrives with a name in one message; the process's stdio is
+    the slave with the configured size; it leads its session, the pty is its
+    controlling terminal, and /dev/console is the pty."""
+    _tty_bundle(bundle, 31, 101)
+    res = runtime.create(bundle, cid, "--console-socket", str(tmp_path / "console.sock"))
+    assert res.returncode == 0, res.stderr
+    master = receiver.master()
+    assert receiver.name  # a non-empty name travels with the fd
+    assert os.isatty(master)
+    runtime.run("start", cid, check=True)
+    out = _talk(master, _PROBE, b"E2ND")
+    assert re.search(r"^/dev/pts/\d+\r?$", out, re.M), out
+    assert "31 101" in out, out
+    m = re.search(r"SID=(\d+) PID=(\d+) TTY=(\d+)", out)
+    assert m, out
+    assert m.group(1) == m.group(2), "not a session leader"
+    assert m.group(3) != "0", "no controlling terminal"
+    assert re.search(r"^c.* /dev/console", out, re.M), out
+    os.write(master, b"exit 3\n")
+    assert runtime.wait_status(cid, "stopped") == "stopped"
+    os.close(master)
+
+
+def test_terminal_without_console_socket_is_an_error(runtime, bundle, cid):
+    _tty_bundle(bundle)
+    res = runtime.create(bundle, cid)
+    assert res.returncode == 1
+    assert "cannot allocate tty if" in res.stderr
+    assert_nothing_left(runtime, cid)
+
+
+def test_console_socket_without_terminal_is_an_error(runtime, bundle, cid, tmp_path):
+    res = runtime.create(bundle, cid, "--console-socket", str(tmp_path / "x.sock"))
+    assert res.returncode == 1
+    assert "cannot use console socket" in res.stderr
+    assert_nothing_left(runtime, cid)
+
+
+def test_console_socket_path_missing(runtime, bundle, cid, tmp_path):
+    _tty_bundle(bundle)
+    res = runtime.create(bundle, cid, "--console-socket", str(tmp_path / "missing.sock"))
+    assert res.returncode == 1
+    if runtime.name == "pyrunc":
+        assert "missing.sock" in res.stderr
+    assert_nothing_left(runtime, cid)
+
+
+def _pty_run(argv: list[str], script: bytes, timeout: float = 20) -> tuple[str, int]:
+    """Run argv with a real pseudo-terminal as its stdio (like a user's shell)."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execvp(argv[0], argv)
+    time.sleep(1.5)
+    os.write(fd, script)
+    out = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    return out.decode(errors="replace"), os.waitstatus_to_exitcode(status)
+
+
+def test_run_tty_in_the_foreground(runtime, bundle, cid):
+    _tty_bundle(bundle)
+    bundle.write()
+    out, status = _pty_run(runtime.cmd("run", "--bundle", bundle.path, cid),
+                           b"tty; echo $((6*7)); exit 4\n")
+    assert "/dev/pts/" in out and "42" in out, out
+    assert status == 4
+
+
+def test_exec_tty_in_the_foreground(runtime, bundle, cid):
+    bundle.config["process"]["args"] = ["sleep", "600"]
+    runtime.create(bundle, cid, check=True)
+    runtime.run("start", cid, check=True)
+    out, status = _pty_run(runtime.cmd("exec", "-t", cid, "sh"),
+                           b"tty; echo $((6*9)); exit 6\n")
+    assert "/dev/pts/" in out and "54" in out, out
+    assert status == 6
+
+
+def test_exec_tty_detached_with_console_socket(runtime, bundle, cid, receiver, tmp_path):
+    bundle.config["process"]["args"] = ["sleep", "600"]
+    runtime.create(bundle, cid, check=True)
+    runtime.run("start", cid, check=True)
+    res = runtime.run("exec", "--tty", "--detach", "--console-socket",
+                      str(tmp_path / "console.sock"), cid, "sh")
+    assert res.returncode == 0, res.stderr
+    master = receiver.master()
+    out = _talk(master, b"tty; echo E$((1+1))ND\n", b"E2ND")
+    assert "/dev/pts/" in out
+    os.write(master, b"exit\n")
+    os.close(master)
+
+
+def test_exec_tty_detach_without_socket_is_an_error(runtime, bundle, cid):
+    bundle.config["process"]["args"] = ["sleep", "600"]
+    runtime.create(bundle, cid, check=True)
+    res = runtime.run("exec", "--tty", "--detach", cid, "sh")
+    assert res.returncode != 0
+    assert "cannot allocate tty" in res.stderr
