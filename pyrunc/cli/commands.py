@@ -148,6 +148,13 @@ def cmd_exec(ctx: Context, o: dict, args: list[str]) -> int:
         return 255
 
 
+def cmd_features(ctx: Context, o: dict, args: list[str]) -> int:
+    from ..features import features
+
+    _out(jsonio.dumps(features(), indent=4) + "\n")
+    return 0
+
+
 def cmd_pause(ctx: Context, o: dict, args: list[str]) -> int:
     from ..container import cgroup_ops
 
@@ -270,7 +277,7 @@ def update_flags_to_resources(o: dict) -> dict:
 HANDLERS = {
     "create": cmd_create, "run": cmd_run, "start": cmd_start, "state": cmd_state,
     "kill": cmd_kill, "delete": cmd_delete, "list": cmd_list, "spec": cmd_spec,
-    "exec": cmd_exec, "pause": cmd_pause, "resume": cmd_resume, "ps": cmd_ps, "events": cmd_events,
+    "exec": cmd_exec, "features": cmd_features, "pause": cmd_pause, "resume": cmd_resume, "ps": cmd_ps, "events": cmd_events,
     "update": cmd_update,
 }
 
@@ -281,6 +288,12 @@ def version_text() -> str:
     lines = [f"pyrunc version {__version__}", f"commit: v{__version__}",
              f"spec: {VERSION_SPEC}",
              f"python: {sys.version.split()[0]}"]
+    try:
+        from ..linux import seccomp
+
+        lines.append("libseccomp: " + ".".join(map(str, seccomp.version())))
+    except Exception:  # noqa: BLE001 - the version line is optional, as in runc
+        pass
     return "\n".join(lines) + "\n"
 
 

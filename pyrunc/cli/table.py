@@ -203,6 +203,10 @@ COMMANDS: dict[str, Command] = {c.name: c for c in (
             description="The update command changes the resource constraints of a running "
             "container. With --resources (a LinuxResources JSON document, '-' for stdin) "
             "every other flag is ignored."),
+    Command("features", "show the enabled features", "", 0, 0, (_HELP,),
+            description="The features command prints the runtime-spec Features structure: "
+            "the recognized hooks, mount options, namespaces, capabilities, seccomp "
+            "actions and so on (features.md)."),
     Command("spec", "create a new specification file", "", 0, 0,
             (_BUNDLE,
              Flag("rootless", "bool", "generate a configuration for a rootless container"),
