@@ -153,7 +153,10 @@ class Hook:
     def __init__(self, raw: dict) -> None:
         self.path: str = raw["path"]
         self.args: list[str] = list(raw.get("args") or [self.path])
-        self.env: list[str] = list(raw.get("env") or [])
+        # No env given: the hook inherits the runtime's environment, as with
+        # runc (config.md does not say; hooks such as GPU ones rely on PATH).
+        env = raw.get("env")
+        self.env: list[str] | None = list(env) if env is not None else None
         self.timeout: int | None = raw.get("timeout")
 
 

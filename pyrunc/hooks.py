@@ -31,7 +31,21 @@ def run_all(kind: str, hooks: list, state: dict) -> None:
         run_one(hook.path, hook.args, hook.env, hook.timeout, data, f"{kind}[{i}]")
 
 
-def run_one(path: str, args: list[str], env: list[str], timeout: int | None,
+def run_each(kind: str, hooks: list, state: dict) -> list[str]:
+    """Run every hook of one kind even if some fail (poststop: "the remaining
+    hooks and lifecycle continue as if the hook had succeeded"); return the
+    failures."""
+    data = jsonio.dumps(state).encode()
+    failures = []
+    for i, hook in enumerate(hooks):
+        try:
+            run_one(hook.path, hook.args, hook.env, hook.timeout, data, f"{kind}[{i}]")
+        except HookError as err:
+            failures.append(str(err))
+    return failures
+
+
+def run_one(path: str, args: list[str], env: list[str] | None, timeout: int | None,
             stdin_data: bytes, name: str) -> None:
     in_r, in_w = os.pipe2(os.O_CLOEXEC)
     out_r, out_w = os.pipe2(os.O_CLOEXEC)
@@ -55,7 +69,7 @@ def run_one(path: str, args: list[str], env: list[str], timeout: int | None,
         raise HookError(f"hooks.{name} {path}: exit status {code}{detail}")
 
 
-def _child(path: str, args: list[str], env: list[str], in_r: int, out_w: int) -> None:
+def _child(path: str, args: list[str], env: list[str] | None, in_r: int, out_w: int) -> None:
     try:
         from .linux.signals import reset_all
 
@@ -63,7 +77,8 @@ def _child(path: str, args: list[str], env: list[str], in_r: int, out_w: int) ->
         os.dup2(out_w, 1)
         os.dup2(out_w, 2)
         reset_all()
-        environ = dict(e.split("=", 1) for e in env if "=" in e)
+        environ = (dict(os.environ) if env is None else
+                   dict(e.split("=", 1) for e in env if "=" in e))
         os.execve(path, args or [path], environ)
     except OSError as err:
         os.write(2, f"exec {path}: {err.strerror}".encode())

@@ -308,11 +308,9 @@ def run_poststop(record: state.Record) -> None:
         return
     from .. import hooks
 
-    try:
-        hooks.run_all("poststop", stored_spec(record).hooks["poststop"],
-                      record.oci_state("stopped"))
-    except PyruncError as err:
-        log.warning(f"poststop hook failed: {err}")
+    for failure in hooks.run_each("poststop", stored_spec(record).hooks["poststop"],
+                                  record.oci_state("stopped")):
+        log.warning(f"poststop hook failed: {failure}")
 
 
 # --- list -----------------------------------------------------------------------
