@@ -248,3 +248,24 @@ def test_no_pivot(runtime, bundle, cid):
     res = runtime.run_container(bundle, cid, "--no-pivot")
     assert res.returncode == 0, res.stderr
     assert "/bin/busybox" in res.stdout
+
+
+def test_no_pivot_rootfs_on_ramfs(runtime, bundle, cid, tmp_path):
+    """--no-pivot is for a rootfs on ramfs/initramfs: move + chroot."""
+    import shutil
+    import subprocess
+
+    mnt = tmp_path / "ram"
+    mnt.mkdir()
+    subprocess.run(["mount", "-t", "ramfs", "ramfs", str(mnt)], check=True)
+    try:
+        subprocess.run(["cp", "-a", bundle.rootfs, str(mnt / "rootfs")], check=True)
+        bundle.config["root"]["path"] = str(mnt / "rootfs")
+        bundle.config["process"]["args"] = ["sh", "-c", "grep ' / ' /proc/self/mountinfo"]
+        res = runtime.run_container(bundle, cid, "--no-pivot")
+        assert res.returncode == 0, res.stderr
+        assert "ramfs" in res.stdout
+    finally:
+        runtime.run("delete", "--force", cid)
+        subprocess.run(["umount", "-l", str(mnt)])
+        shutil.rmtree(mnt, ignore_errors=True)
