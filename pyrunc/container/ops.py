@@ -132,7 +132,7 @@ def _pidfd(record: state.Record) -> int:
     return fd
 
 
-def run_poststart(cdir: state.ContainerDir, record: state.Record, spec: bundle.Spec) -> None:
+def run_poststart(cdir: state.ContainerDir, record: state.Record, spec) -> None:
     """runtime.md#runtimeLifecycle step 9: a failing poststart hook is an
     error, and the container is stopped and destroyed (step 12)."""
     from .. import hooks

@@ -20,7 +20,7 @@ import stat
 from .. import hooks
 from ..errors import PyruncError
 from ..linux import (capabilities, console, devices, lsm, namespaces, netlink, paths, rlimits,
-                     rootfs, sched, signals, sysctl)
+                     rootfs, signals, sysctl)
 from ..linux import syscalls as sc
 from ..linux import users
 from .launch import Launch

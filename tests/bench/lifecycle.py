@@ -125,7 +125,7 @@ def main() -> int:
     args = ap.parse_args()
     top = tempfile.mkdtemp(prefix="bench-bundle-")
     os.chmod(top, 0o755)
-    rootfs = build_rootfs(os.path.join(top, "rootfs"))
+    build_rootfs(os.path.join(top, "rootfs"))  # config.json names it "rootfs"
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
     from pyrunc.default_spec import default_spec
 
