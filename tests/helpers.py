@@ -190,6 +190,10 @@ def cgroup_dirs_for(cid: str) -> list[str]:
     """Where a container with the default cgroupsPath would have cgroups."""
     out = []
     base = "/sys/fs/cgroup"
+    if os.path.exists(os.path.join(base, "cgroup.controllers")):
+        # pure cgroup v2: /sys/fs/cgroup is the one hierarchy's mount point
+        d = os.path.join(base, own_cgroup("").lstrip("/"), cid)
+        return [d] if os.path.isdir(d) else []
     for name in sorted(os.listdir(base)):
         mount = os.path.join(base, name)
         if not os.path.ismount(mount):

@@ -167,14 +167,17 @@ class CgroupManager:
         if rel == ".":
             return
         current = d.mountpoint
+        cpuset = d.version == 1 and "cpuset" in d.key.split(",")
         for part in rel.split("/"):
             parent, current = current, os.path.join(current, part)
             try:
                 os.mkdir(current, 0o755)
+                self.created.append(current)
             except FileExistsError:
-                continue
-            self.created.append(current)
-            if d.version == 1 and "cpuset" in d.key.split(","):
+                pass
+            if cpuset:
+                # Existing parents too: an empty cpuset anywhere on the path
+                # refuses tasks (runc fills them the same way).
                 _inherit_cpuset(parent, current)
 
     def add(self, pid: int) -> None:

@@ -128,8 +128,8 @@ def _memory_order(pairs: list[tuple[str, Write]]) -> list[tuple[str, Write]]:
     """v1 keeps memory.memsw.limit_in_bytes >= memory.limit_in_bytes at every
     moment: when the limit grows (or swap becomes unlimited) the swap limit
     goes first, when it shrinks the memory limit goes first."""
-    limit = next(((d, w) for d, w in pairs if w.file == "memory.limit_in_bytes"), None)
-    swap = next(((d, w) for d, w in pairs if w.file == "memory.memsw.limit_in_bytes"), None)
+    limit = next((p for p in pairs if p[1].file == "memory.limit_in_bytes"), None)
+    swap = next((p for p in pairs if p[1].file == "memory.memsw.limit_in_bytes"), None)
     if limit is None or swap is None:
         return pairs
     try:

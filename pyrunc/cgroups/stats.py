@@ -27,6 +27,19 @@ def _int(path: str) -> int | None:
         return None
 
 
+_UNLIMITED = 2**64 - 1  # what runc reports for "max"
+
+
+def _limit(path: str) -> int:
+    text = (_read(path) or "").strip()
+    if text == "max":
+        return _UNLIMITED
+    try:
+        return int(text)
+    except ValueError:
+        return 0
+
+
 def _kv(path: str) -> dict[str, int]:
     out: dict[str, int] = {}
     for line in (_read(path) or "").splitlines():
@@ -135,8 +148,9 @@ def _blkio_v1(d: str) -> dict:
             parts = line.split()
             if len(parts) == 3 and ":" in parts[0]:
                 major, minor = parts[0].split(":")
-                entries.append({"major": int(major), "minor": int(minor), "op": parts[1],
-                                "value": int(parts[2])})
+                entries.append(_omit({"major": int(major), "minor": int(minor),
+                                      "op": parts[1], "value": int(parts[2])},
+                                     "major", "minor", "op", "value"))
         if entries:
             out[key] = entries
     return out
@@ -159,14 +173,14 @@ def _memory_v2(d: str) -> dict:
     raw = _kv(f"{d}/memory.stat")
     events = _kv(f"{d}/memory.events")
     usage = _int(f"{d}/memory.current") or 0
-    limit = _int(f"{d}/memory.max") or 0
+    limit = _limit(f"{d}/memory.max")
     swap_usage = _int(f"{d}/memory.swap.current") or 0
-    swap_limit = _int(f"{d}/memory.swap.max") or 0
+    swap_limit = _limit(f"{d}/memory.swap.max")
     out = {"cache": raw.get("file", 0),
            "usage": _omit({"limit": limit, "usage": usage,
                            "max": _int(f"{d}/memory.peak") or 0,
                            "failcnt": events.get("max", 0)}, "usage", "max"),
-           "swap": _omit({"limit": swap_limit + limit if swap_limit and limit else 0,
+           "swap": _omit({"limit": min(swap_limit + limit, _UNLIMITED),
                           "usage": swap_usage + usage, "failcnt": 0}, "usage"),
            "raw": raw}
     return _omit(out, "cache", "raw")
@@ -183,8 +197,8 @@ def _blkio_v2(d: str) -> dict:
         for key, op, target in (("rbytes", "Read", served), ("wbytes", "Write", served),
                                 ("rios", "Read", serviced), ("wios", "Write", serviced)):
             if key in kv:
-                target.append({"major": major, "minor": minor, "op": op,
-                               "value": int(kv[key])})
+                target.append(_omit({"major": major, "minor": minor, "op": op,
+                                     "value": int(kv[key])}, "major", "minor", "op", "value"))
     out = {}
     if served:
         out["ioServiceBytesRecursive"] = served

@@ -19,16 +19,18 @@ def writes(res: Resources, exists) -> list[Write]:
     if m is not None:
         if m.limit is not None:
             out.append(Write("memory", "memory.limit_in_bytes", _num(m.limit), "memory.limit"))
-        if m.swap is not None:
+        # 0 means "not set" for these, as in runc (a swap limit of 0 would be
+        # below the memory limit).
+        if m.swap:
             out.append(Write("memory", "memory.memsw.limit_in_bytes", _num(m.swap),
                              "memory.swap"))
-        if m.reservation is not None:
+        if m.reservation:
             out.append(Write("memory", "memory.soft_limit_in_bytes", _num(m.reservation),
                              "memory.reservation"))
-        if m.kernel is not None:
+        if m.kernel:
             out.append(Write("memory", "memory.kmem.limit_in_bytes", _num(m.kernel),
                              "memory.kernel"))
-        if m.kernel_tcp is not None:
+        if m.kernel_tcp:
             out.append(Write("memory", "memory.kmem.tcp.limit_in_bytes", _num(m.kernel_tcp),
                              "memory.kernelTCP"))
         if m.swappiness is not None:
@@ -66,7 +68,8 @@ def writes(res: Resources, exists) -> list[Write]:
             out.append(Write("cpuset", "cpuset.cpus", c.cpus, "cpu.cpus"))
         if c.mems:
             out.append(Write("cpuset", "cpuset.mems", c.mems, "cpu.mems"))
-    if res.pids_limit:
+    if res.pids_limit is not None:
+        # config-linux.md#configLinuxPIDS: 0 is a limit (no new tasks), -1 none.
         out.append(Write("pids", "pids.max", "max" if res.pids_limit < 0 else
                          _num(res.pids_limit), "pids.limit"))
     b = res.block_io
@@ -82,7 +85,18 @@ def writes(res: Resources, exists) -> list[Write]:
         out.append(Write("net_prio", "net_prio.ifpriomap", f"{name} {prio}",
                          "network.priorities"))
     out += rdma_writes(res)
+    out += unified_writes(res)
+    return out
+
+
+def unified_writes(res: Resources) -> list[Write]:
+    """config-linux.md#configLinuxUnified: controller files of the
+    container's own cgroup2 directory, nothing else."""
+    out = []
     for key, value in res.unified.items():
+        if "/" in key or key.startswith("cgroup.") or key in (".", ".."):
+            raise ConfigError(f"linux.resources.unified.{key}: not a controller file of the "
+                              "container's cgroup")
         out.append(Write("", key, value, f"unified.{key}"))
     return out
 

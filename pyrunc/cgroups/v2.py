@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..errors import ConfigError
 from .resources import Resources, Write
-from .v1 import rdma_writes
+from .v1 import rdma_writes, unified_writes
 
 
 def shares_to_weight(shares: int) -> int:
@@ -36,7 +36,7 @@ def writes(res: Resources, exists) -> list[Write]:
     c = res.cpu
     if c is not None:
         out += _cpu(c)
-    if res.pids_limit:
+    if res.pids_limit is not None:
         out.append(Write("", "pids.max", _max(res.pids_limit), "pids.limit"))
     if res.block_io is not None:
         out += _io(res.block_io, exists)
@@ -45,10 +45,7 @@ def writes(res: Resources, exists) -> list[Write]:
     if res.net_class_id is not None or res.net_priorities:
         raise _unsupported("network", "cgroup v2 has no net_cls/net_prio controllers")
     out += [Write("", w.file, w.value, w.field) for w in rdma_writes(res)]
-    for key, value in res.unified.items():
-        if "/" in key or key.startswith("cgroup."):
-            raise ConfigError(f"linux.resources.unified.{key}: not a controller file")
-        out.append(Write("", key, value, f"unified.{key}"))
+    out += unified_writes(res)
     return out
 
 
@@ -56,9 +53,9 @@ def _memory(m) -> list[Write]:
     out: list[Write] = []
     if m.limit is not None:
         out.append(Write("", "memory.max", _max(m.limit), "memory.limit"))
-    if m.reservation is not None:
+    if m.reservation:
         out.append(Write("", "memory.low", _max(m.reservation), "memory.reservation"))
-    if m.swap is not None:
+    if m.swap:
         # v1's swap limit counts memory + swap; v2's memory.swap.max only swap.
         if m.swap < 0:
             value = "max"
@@ -71,7 +68,7 @@ def _memory(m) -> list[Write]:
         else:
             value = str(m.swap - m.limit)
         out.append(Write("", "memory.swap.max", value, "memory.swap"))
-    if m.kernel or m.kernel_tcp:
+    if (m.kernel or 0) > 0 or (m.kernel_tcp or 0) > 0:
         raise _unsupported("memory.kernel", "no kernel memory limit in v2")
     if m.swappiness is not None:
         raise _unsupported("memory.swappiness", "no per-cgroup swappiness in v2")

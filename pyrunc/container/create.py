@@ -82,7 +82,6 @@ def create(root: str, cid: str, opts: CreateOptions) -> Created:
         manager.create()
         record.data["cgroup"] = manager.record()
         manager.enable_controllers()
-        manager.apply(spec.resources)
         if spec.intel_rdt is not None:
             from ..linux import resctrl
 
@@ -152,6 +151,11 @@ class _Callbacks(parent.Callbacks):
         self.record.data["pid"] = pid
         self.record.data["pid_start"] = proc.start_time(pid)
         self.cdir.save(self.record)
+        # Limits once the init is in the cgroup (as runc): a memory limit below
+        # what is in use is refused by the kernel with a clear error instead of
+        # the init being OOM-killed as it joins, and a pids limit does not keep
+        # the intermediate from forking the init.
+        self.manager.apply(self.spec.resources)
         if self.spec.net_devices:
             from ..linux import netdev
 
