@@ -8,21 +8,13 @@ import errno
 import os
 
 from ..errors import ConfigError
-from . import v1, v2
+from . import _write, v1, v2
 from .resources import Resources, Write
 
 
 def _read(path: str) -> str:
     with open(path) as f:
         return f.read().strip()
-
-
-def _write(path: str, value: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
-    try:
-        os.write(fd, value.encode())
-    finally:
-        os.close(fd)
 
 
 def plan(manager, res: Resources) -> list[tuple[str, Write]]:

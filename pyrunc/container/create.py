@@ -12,7 +12,7 @@ from .. import bundle, hooks, log, state
 from ..cgroups import CgroupManager
 from ..cgroups import devices as cgdevices
 from ..errors import ConfigError, PyruncError
-from ..linux import capabilities, namespaces, proc, rlimits
+from ..linux import capabilities, namespaces, proc, rlimits, sched
 from ..process import parent
 from ..process.launch import Launch
 
@@ -219,11 +219,38 @@ def _plan(spec: bundle.Spec, cid: str, opts: CreateOptions, listen: int) -> Laun
     launch.no_new_keyring = opts.no_new_keyring
     launch.listen_fds = listen
     launch.extra_fds = listen + opts.preserve_fds
-    launch.args = p.args
-    launch.env = list(p.env)
+    plan_process(spec, launch, p)
     if listen:
         launch.env = [e for e in launch.env if not e.startswith(("LISTEN_FDS=", "LISTEN_PID="))]
         launch.env += [f"LISTEN_FDS={listen}", "LISTEN_PID=1"]
+    _plan_namespaces(spec, launch)
+    launch.setup_dev = not any(m.destination.rstrip("/") == "/dev" and m.is_bind
+                               for m in spec.mounts)
+    launch.runtime_hooks = bool(spec.hooks["prestart"] or spec.hooks["createRuntime"])
+    launch.hook_state = {"ociVersion": spec.oci_version, "id": cid, "bundle": spec.bundle,
+                         "annotations": spec.annotations}
+    if spec.has_new_namespace("pid"):
+        launch.init_pid_in_container = 1
+    if spec.personality is not None:
+        launch.personality = sched.PERSONALITIES[spec.personality[0]]
+    if spec.memory_policy is not None:
+        mode, nodes = sched.mempolicy(*spec.memory_policy)
+        launch.mempolicy = (mode,) + sched.nodemask(nodes)
+    if p.terminal:
+        if opts.console_socket:
+            from ..linux import console
+
+            launch.console_fd = console.connect(opts.console_socket)
+        else:
+            launch.console_fd = opts.console_fd
+    return launch
+
+
+def plan_process(spec: bundle.Spec, launch: Launch, p: bundle.Process) -> None:
+    """A process's own settings, resolved before any fork (so errors and
+    warnings reach the caller): shared by the init and `exec`."""
+    launch.args = p.args
+    launch.env = list(p.env)
     launch.cwd = p.cwd
     launch.user = p.user
     launch.umask = p.user.umask
@@ -236,43 +263,14 @@ def _plan(spec: bundle.Spec, cid: str, opts: CreateOptions, listen: int) -> Laun
             log.warning(w)
     launch.rlimits = rlimits.resolve([(r.type, r.soft, r.hard) for r in p.rlimits],
                                      "process.rlimits")
-    _plan_namespaces(spec, launch)
-    launch.setup_dev = not any(m.destination.rstrip("/") == "/dev" and m.is_bind
-                               for m in spec.mounts)
-    launch.runtime_hooks = bool(spec.hooks["prestart"] or spec.hooks["createRuntime"])
-    launch.hook_state = {"ociVersion": spec.oci_version, "id": cid, "bundle": spec.bundle,
-                         "annotations": spec.annotations}
-    if spec.has_new_namespace("pid"):
-        launch.init_pid_in_container = 1
-    _plan_process_settings(spec, launch)
-    if p.terminal:
-        launch.terminal = True
-        launch.console_size = p.console_size
-        if opts.console_socket:
-            from ..linux import console
-
-            launch.console_fd = console.connect(opts.console_socket)
-        else:
-            launch.console_fd = opts.console_fd
-    return launch
-
-
-def _plan_process_settings(spec: bundle.Spec, launch: Launch, p=None) -> None:
-    """The process's own kernel settings (also used by `exec`, with its process)."""
-    from ..linux import sched
-
-    p = p or spec.process
     if p.io_priority is not None:
         launch.ioprio = sched.ioprio_value(*p.io_priority)
     if p.scheduler is not None:
         launch.sched_attr = sched.sched_attr(*p.scheduler)
-    if spec.personality is not None:
-        launch.personality = sched.PERSONALITIES[spec.personality[0]]
-    if spec.memory_policy is not None:
-        mode, nodes = sched.mempolicy(*spec.memory_policy)
-        launch.mempolicy = (mode,) + sched.nodemask(nodes)
     launch.apparmor_profile = p.apparmor_profile
     launch.selinux_label = p.selinux_label
+    launch.terminal = p.terminal
+    launch.console_size = p.console_size
 
 
 def _plan_namespaces(spec: bundle.Spec, launch: Launch) -> None:

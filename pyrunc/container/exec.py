@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import os
 
-from .. import bundle, jsonio, log, state
+from .. import bundle, jsonio, state
 from ..cgroups import CgroupManager
 from ..errors import PyruncError, StateError
-from ..linux import capabilities, namespaces, proc, rlimits
+from ..linux import namespaces, proc
 from ..process import parent
 from ..process.launch import Launch
 from . import foreground
-from .create import _plan_process_settings, send_to_seccomp_agent, write_pid_file
+from .create import plan_process, send_to_seccomp_agent, write_pid_file
 from .ops import open_container, stored_spec
 
 
@@ -119,26 +119,8 @@ def _plan(spec: bundle.Spec, record: state.Record, p: bundle.Process, extra: int
     launch.exec_mode = True
     launch.id = record.id
     launch.spec = spec
-    launch.args = p.args
-    launch.env = list(p.env)
-    launch.cwd = p.cwd
-    launch.user = p.user
-    launch.umask = p.user.umask
-    launch.no_new_privileges = p.no_new_privileges
-    launch.oom_score_adj = p.oom_score_adj
     launch.extra_fds = extra
-    if p.capabilities is not None:
-        sets = {name: getattr(p.capabilities, name) for name in capabilities.SETS}
-        launch.caps, warnings = capabilities.resolve(sets, "process.capabilities")
-        for w in warnings:
-            log.warning(w)
-    launch.rlimits = rlimits.resolve([(r.type, r.soft, r.hard) for r in p.rlimits],
-                                     "process.rlimits")
-    _plan_process_settings(spec, launch, p)
-    launch.personality = None
-    launch.mempolicy = None
-    launch.terminal = p.terminal
-    launch.console_size = p.console_size
+    plan_process(spec, launch, p)
     _final = p.exec_cpu_affinity[1]
     if _final:
         from ..linux import sched

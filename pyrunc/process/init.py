@@ -321,40 +321,7 @@ def steps(init: Init) -> list:
         out.append(init.root_propagation)
     if not launch.no_new_keyring:
         out.append(init.session_keyring)
-    # Limits need CAP_SYS_RESOURCE to raise: before the user switch.
-    if launch.rlimits:
-        out.append(init.rlimits)
-    if launch.mempolicy is not None:
-        out.append(init.memory_policy)
-    if launch.ioprio is not None:
-        out.append(init.io_priority)
-    if launch.sched_attr is not None:
-        out.append(init.scheduler)
-    if launch.oom_score_adj is not None:
-        out.append(init.oom_score_adj)
-    if launch.no_new_privileges:
-        out.append(init.no_new_privileges)
-    elif spec.seccomp is not None:
-        # Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: before
-        # the capabilities are dropped (runc does the same).
-        out.append(init.seccomp)
-    # PR_CAPBSET_DROP needs CAP_SETPCAP, which the user switch may remove.
-    if launch.caps is not None:
-        out.append(init.drop_bounding)
-    out.append(init.switch_user)
-    # capset after setuid: the switch clears the sets unless keep-caps, and the
-    # final sets must be exactly the configured ones.
-    if launch.caps is not None:
-        out.append(init.apply_capabilities)
-    out += [init.umask, init.chdir, init.default_env, init.resolve_executable]
-    if launch.apparmor_profile or launch.selinux_label:
-        out.append(init.lsm_labels)
-    out.append(init.prepare_fds)
-    if launch.no_new_privileges and spec.seccomp is not None:
-        # As late as possible, so that pyrunc's own setup is not filtered;
-        # after it only the ready message, the fifo, startContainer hooks and
-        # execve remain (runc does the same).
-        out.append(init.seccomp)
+    out += process_steps(init)
     out += [init.report_ready, init.await_start]
     if proc is not None and spec.hooks["startContainer"]:
         out.append(init.start_container_hooks)
@@ -374,39 +341,60 @@ def run(launch: Launch, chan: Channel) -> None:
     os._exit(1)
 
 
-def exec_steps(init: Init) -> list:
-    """`exec`: the intermediate joined every namespace of the container and
-    the process was born in its cgroup; only the process's own settings
-    remain, in the same order as for the init."""
+def process_steps(init: Init) -> list:
+    """The process's own settings, shared by the init and exec'd processes,
+    in the order the kernel needs."""
     launch = init.launch
-    out = [init.nondumpable]
-    if launch.cpu_affinity:
-        out.append(init.cpu_affinity)
+    seccomp = launch.spec.seccomp is not None
+    out = []
+    # Limits need CAP_SYS_RESOURCE to raise: before the user switch.
     if launch.rlimits:
         out.append(init.rlimits)
-    if launch.oom_score_adj is not None:
-        out.append(init.oom_score_adj)
+    if launch.mempolicy is not None:
+        out.append(init.memory_policy)
     if launch.ioprio is not None:
         out.append(init.io_priority)
     if launch.sched_attr is not None:
         out.append(init.scheduler)
-    if launch.terminal:
-        out.append(init.terminal)
+    if launch.oom_score_adj is not None:
+        out.append(init.oom_score_adj)
     if launch.no_new_privileges:
         out.append(init.no_new_privileges)
-    elif launch.spec.seccomp is not None:
+    elif seccomp:
+        # Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: before
+        # the capabilities are dropped (runc does the same).
         out.append(init.seccomp)
+    # PR_CAPBSET_DROP needs CAP_SETPCAP, which the user switch may remove.
     if launch.caps is not None:
         out.append(init.drop_bounding)
     out.append(init.switch_user)
+    # capset after setuid: the switch clears the sets unless keep-caps, and the
+    # final sets must be exactly the configured ones.
     if launch.caps is not None:
         out.append(init.apply_capabilities)
     out += [init.umask, init.chdir, init.default_env, init.resolve_executable]
     if launch.apparmor_profile or launch.selinux_label:
         out.append(init.lsm_labels)
     out.append(init.prepare_fds)
-    if launch.no_new_privileges and launch.spec.seccomp is not None:
+    if launch.no_new_privileges and seccomp:
+        # As late as possible, so that pyrunc's own setup is not filtered;
+        # after it only the ready message, the fifo, startContainer hooks and
+        # execve remain (runc does the same).
         out.append(init.seccomp)
+    return out
+
+
+def exec_steps(init: Init) -> list:
+    """`exec`: the intermediate joined every namespace of the container and
+    the process was born in its cgroup; only the process's own settings
+    remain."""
+    launch = init.launch
+    out = [init.nondumpable]
+    if launch.cpu_affinity:
+        out.append(init.cpu_affinity)
+    if launch.terminal:
+        out.append(init.terminal)
+    out += process_steps(init)
     # "ready" stays on the channel: the parent learns of the execve from EOF
     # (the socket is close-on-exec), of a failure from an error message.
     out += [init.report_exec, init.exec]
