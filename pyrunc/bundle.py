@@ -527,6 +527,9 @@ def _check_seccomp(sc: Seccomp) -> None:
     if sc.listener_metadata and not sc.listener_path:
         raise ConfigError("linux.seccomp.listenerMetadata: must not be set without "
                           "listenerPath")
+    if "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV" in sc.flags and not sc.uses("SCMP_ACT_NOTIFY"):
+        raise ConfigError("linux.seccomp.flags: SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV only "
+                          "applies to SCMP_ACT_NOTIFY (the kernel refuses it otherwise)")
     if sc.listener_path and not sc.listener_path.startswith("/"):
         raise ConfigError(f"linux.seccomp.listenerPath: {sc.listener_path!r} must be absolute")
 

@@ -14,6 +14,7 @@ parent's log) and loaded by the init as late as the spec allows.
 from __future__ import annotations
 
 import errno as _errno
+import os as _os
 
 from ..errors import ConfigError, KernelError
 
@@ -35,16 +36,16 @@ OPERATORS = {"SCMP_CMP_NE": 1, "SCMP_CMP_LT": 2, "SCMP_CMP_LE": 3, "SCMP_CMP_EQ"
              "SCMP_CMP_GE": 5, "SCMP_CMP_GT": 6, "SCMP_CMP_MASKED_EQ": 7}
 # enum scmp_filter_attr
 _ATTR_CTL_NNP = 3
-_ATTR_CTL_TSYNC = 4
-_ATTR_CTL_LOG = 6
-_ATTR_CTL_SSB = 7
-_ATTR_CTL_WAITKILL = 10
-FLAGS = {  # spec flag -> (libseccomp attribute, minimum libseccomp version)
-    "SECCOMP_FILTER_FLAG_TSYNC": (_ATTR_CTL_TSYNC, (2, 2, 0)),
-    "SECCOMP_FILTER_FLAG_LOG": (_ATTR_CTL_LOG, (2, 4, 0)),
-    "SECCOMP_FILTER_FLAG_SPEC_ALLOW": (_ATTR_CTL_SSB, (2, 5, 0)),
-    "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV": (_ATTR_CTL_WAITKILL, (2, 6, 0)),
+# seccomp(2) SECCOMP_SET_MODE_FILTER flags: pyrunc loads the compiled program
+# itself, so these are the kernel's, whatever the libseccomp version.
+FLAGS = {
+    "SECCOMP_FILTER_FLAG_TSYNC": 1,
+    "SECCOMP_FILTER_FLAG_LOG": 2,
+    "SECCOMP_FILTER_FLAG_SPEC_ALLOW": 4,
+    "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV": 32,
 }
+FLAG_NEW_LISTENER = 8
+CACHE_DIR = "/var/cache/pyrunc/seccomp"
 _NR_SCMP_ERROR = -1
 
 
@@ -83,8 +84,7 @@ def _libseccomp():
         lib.seccomp_rule_add_array.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int,
                                                ctypes.c_uint, ctypes.POINTER(ArgCmp)]
         lib.seccomp_attr_set.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_uint32]
-        lib.seccomp_load.argtypes = [ctypes.c_void_p]
-        lib.seccomp_notify_fd.argtypes = [ctypes.c_void_p]
+        lib.seccomp_export_bpf.argtypes = [ctypes.c_void_p, ctypes.c_int]
         lib.seccomp_version.restype = ctypes.POINTER(Version)
         _lib = lib
     return _lib
@@ -116,81 +116,135 @@ class Rule:
 
 
 class Filter:
-    """A compiled libseccomp filter context, ready to load."""
+    """A compiled filter: the BPF program and the seccomp(2) flags to load it with."""
 
-    def __init__(self, ctx: int, uses_notify: bool) -> None:
-        self.ctx = ctx
+    def __init__(self, bpf: bytes, flags: int, uses_notify: bool) -> None:
+        self.bpf = bpf
+        self.flags = flags | (FLAG_NEW_LISTENER if uses_notify else 0)
         self.uses_notify = uses_notify
 
-    def load(self) -> None:
-        import ctypes
+    def load(self) -> int:
+        """Install the filter on this process; the notify fd with
+        SCMP_ACT_NOTIFY, else -1."""
+        from . import syscalls
 
-        res = _libseccomp().seccomp_load(ctypes.c_void_p(self.ctx))
-        if res < 0:
-            raise KernelError("seccomp_load", -res, "linux.seccomp")
-
-    def notify_fd(self) -> int:
-        import ctypes
-
-        fd = _libseccomp().seccomp_notify_fd(ctypes.c_void_p(self.ctx))
-        if fd < 0:
-            raise KernelError("seccomp_notify_fd", -fd, "linux.seccomp")
-        return fd
+        fd = syscalls.seccomp_set_filter(self.flags, self.bpf)
+        return fd if self.uses_notify else -1
 
 
-def build(default_action: str, default_errno: int | None, architectures: list[str],
-          flags: list[str], rules: list[Rule]) -> tuple[Filter, list[str]]:
-    """Compile the filter; return it and notes for the debug log. Unknown
-    syscall names are skipped as runc skips them, logged at debug level like
-    runc: profiles name syscalls newer than the host's libseccomp, and without
-    --log the runtime's stderr is the container's."""
+def compile(default_action: str, default_errno: int | None, architectures: list[str],
+            flags: list[str], rules: list[Rule]) -> tuple[Filter, list[str]]:
+    """The BPF program for a profile, and notes for the debug log.
+
+    libseccomp takes ~15-20 ms to generate the program for a Docker-sized
+    profile; the same profile comes with every container of an engine, so
+    programs are kept in CACHE_DIR under a hash of everything that shapes
+    them (profile, libseccomp version, machine). A cache that cannot be read
+    or written is no error: the program is generated again."""
+    bits = 0
+    for flag in flags:
+        bits |= FLAGS[flag]
+    uses_notify = (default_action == "SCMP_ACT_NOTIFY"
+                   or any(r.action == "SCMP_ACT_NOTIFY" for r in rules))
+    key = _cache_key(default_action, default_errno, architectures, rules)
+    path = f"{CACHE_DIR}/{key}.bpf"
+    try:
+        with open(path, "rb") as f:
+            bpf = f.read()
+        if bpf and len(bpf) % 8 == 0:
+            return Filter(bpf, bits, uses_notify), [f"linux.seccomp: program from {path}"]
+    except OSError:
+        pass
+    bpf, notes = _generate(default_action, default_errno, architectures, rules)
+    notes += _store(path, bpf)
+    return Filter(bpf, bits, uses_notify), notes
+
+
+def _cache_key(default_action: str, default_errno: int | None, architectures: list[str],
+               rules: list[Rule]) -> str:
+    import _sha256
+
+    from .. import __version__, jsonio
+
+    text = jsonio.dumps([default_action, default_errno, architectures,
+                         [[r.names, r.action, r.errno_ret, r.args] for r in rules],
+                         list(version()), _os.uname().machine, __version__])
+    return _sha256.sha256(text.encode()).hexdigest()
+
+
+def _store(path: str, bpf: bytes) -> list[str]:
+    try:
+        _os.makedirs(CACHE_DIR, 0o700, exist_ok=True)
+        tmp = f"{path}.{_os.getpid()}"
+        fd = _os.open(tmp, _os.O_WRONLY | _os.O_CREAT | _os.O_TRUNC | _os.O_CLOEXEC, 0o600)
+        try:
+            _os.write(fd, bpf)
+        finally:
+            _os.close(fd)
+        _os.rename(tmp, path)
+        return []
+    except OSError as err:
+        return [f"linux.seccomp: not cached in {CACHE_DIR}: {err.strerror}"]
+
+
+def _generate(default_action: str, default_errno: int | None, architectures: list[str],
+              rules: list[Rule]) -> tuple[bytes, list[str]]:
+    """libseccomp builds the program; unknown syscall names are skipped as
+    runc skips them, noted for the debug log like runc (profiles name
+    syscalls newer than the host's libseccomp, and without --log the
+    runtime's stderr is the container's)."""
     import ctypes
 
     lib = _libseccomp()
-    warnings: list[str] = []
+    notes: list[str] = []
     ctx = lib.seccomp_init(action_value(default_action, default_errno))
     if not ctx:
         raise ConfigError(f"linux.seccomp.defaultAction: libseccomp refused {default_action}")
     vp = ctypes.c_void_p(ctx)
-    # The config's noNewPrivileges decides no_new_privs, not libseccomp.
-    _attr(lib, vp, _ATTR_CTL_NNP, 0, "no_new_privs")
-    have = version()
-    for flag in flags:
-        attr, needed = FLAGS[flag]
-        if have < needed:
-            raise ConfigError(f"linux.seccomp.flags: {flag} needs libseccomp "
-                              f"{'.'.join(map(str, needed))}, this host has "
-                              f"{'.'.join(map(str, have))}")
-        _attr(lib, vp, attr, 1, flag)
-    for i, arch in enumerate(architectures):
-        token = lib.seccomp_arch_resolve_name(arch[len("SCMP_ARCH_"):].lower().encode())
-        if token == 0:
-            raise ConfigError(f"linux.seccomp.architectures[{i}]: {arch} is not known to "
-                              "this libseccomp")
-        res = lib.seccomp_arch_add(vp, token)
-        if res < 0 and -res != _errno.EEXIST:
-            raise KernelError("seccomp_arch_add", -res, arch)
-    uses_notify = default_action == "SCMP_ACT_NOTIFY"
-    default = action_value(default_action, default_errno)
-    for i, rule in enumerate(rules):
-        action = action_value(rule.action, rule.errno_ret)
-        if action == default:
-            continue  # libseccomp refuses a rule that repeats the default (runc skips it)
-        uses_notify = uses_notify or rule.action == "SCMP_ACT_NOTIFY"
-        cmps = (_ArgCmp * max(1, len(rule.args)))()
-        for j, (index, value, value_two, op) in enumerate(rule.args):
-            cmps[j] = _ArgCmp(index, OPERATORS[op], value, value_two)
-        for name in rule.names:
-            nr = lib.seccomp_syscall_resolve_name(name.encode())
-            if nr == _NR_SCMP_ERROR:
-                warnings.append(f"linux.seccomp.syscalls[{i}]: unknown syscall {name!r} "
-                                "skipped")
-                continue
-            res = lib.seccomp_rule_add_array(vp, action, nr, len(rule.args), cmps)
-            if res < 0:
-                raise ConfigError(f"linux.seccomp.syscalls[{i}]: cannot add a rule for "
-                                  f"{name!r}: {_errno_name(-res)}")
-    return Filter(ctx, uses_notify), warnings
+    try:
+        # The config's noNewPrivileges decides no_new_privs, not libseccomp.
+        _attr(lib, vp, _ATTR_CTL_NNP, 0, "no_new_privs")
+        for i, arch in enumerate(architectures):
+            token = lib.seccomp_arch_resolve_name(arch[len("SCMP_ARCH_"):].lower().encode())
+            if token == 0:
+                raise ConfigError(f"linux.seccomp.architectures[{i}]: {arch} is not known "
+                                  "to this libseccomp")
+            res = lib.seccomp_arch_add(vp, token)
+            if res < 0 and -res != _errno.EEXIST:
+                raise KernelError("seccomp_arch_add", -res, arch)
+        default = action_value(default_action, default_errno)
+        for i, rule in enumerate(rules):
+            action = action_value(rule.action, rule.errno_ret)
+            if action == default:
+                continue  # libseccomp refuses a rule that repeats the default (runc skips it)
+            cmps = (_ArgCmp * max(1, len(rule.args)))()
+            for j, (index, value, value_two, op) in enumerate(rule.args):
+                cmps[j] = _ArgCmp(index, OPERATORS[op], value, value_two)
+            for name in rule.names:
+                nr = lib.seccomp_syscall_resolve_name(name.encode())
+                if nr == _NR_SCMP_ERROR:
+                    notes.append(f"linux.seccomp.syscalls[{i}]: unknown syscall {name!r} "
+                                 "skipped")
+                    continue
+                res = lib.seccomp_rule_add_array(vp, action, nr, len(rule.args), cmps)
+                if res < 0:
+                    raise ConfigError(f"linux.seccomp.syscalls[{i}]: cannot add a rule for "
+                                      f"{name!r}: {_os.strerror(-res)}")
+        return _export(lib, vp), notes
+    finally:
+        lib.seccomp_release(vp)
+
+
+def _export(lib, vp) -> bytes:
+    fd = _os.memfd_create("pyrunc-seccomp", _os.MFD_CLOEXEC)
+    try:
+        res = lib.seccomp_export_bpf(vp, fd)
+        if res < 0:
+            raise KernelError("seccomp_export_bpf", -res, "linux.seccomp")
+        size = _os.lseek(fd, 0, _os.SEEK_END)
+        return _os.pread(fd, size, 0)
+    finally:
+        _os.close(fd)
 
 
 def send_listener_fd(path: str, fd: int, payload: bytes) -> None:
@@ -215,9 +269,3 @@ def _attr(lib, vp, attr: int, value: int, what: str) -> None:
     res = lib.seccomp_attr_set(vp, attr, value)
     if res < 0:
         raise KernelError("seccomp_attr_set", -res, what)
-
-
-def _errno_name(code: int) -> str:
-    import os
-
-    return os.strerror(code)

@@ -23,13 +23,13 @@ _NR = {
                "pidfd_open": 434, "open_tree": 428, "move_mount": 429,
                "sethostname": 170, "setdomainname": 171, "capget": 125, "capset": 126,
                "ioprio_set": 251, "sched_setattr": 314, "personality": 135,
-               "set_mempolicy": 238},
+               "set_mempolicy": 238, "seccomp": 317},
     "aarch64": {"pivot_root": 41, "setns": 268, "unshare": 97, "openat2": 437,
                 "mount_setattr": 442, "close_range": 436, "keyctl": 219,
                 "pidfd_open": 434, "open_tree": 428, "move_mount": 429,
                 "sethostname": 161, "setdomainname": 162, "capget": 90, "capset": 91,
                 "ioprio_set": 30, "sched_setattr": 274, "personality": 92,
-                "set_mempolicy": 237},
+                "set_mempolicy": 237, "seccomp": 277},
 }[_MACHINE]
 
 # mount(2) flags
@@ -216,6 +216,21 @@ def keyctl_setperm(serial: int, perm: int) -> None:
     if _syscall(_NR["keyctl"], ctypes.c_int(5), ctypes.c_int(serial),
                 ctypes.c_uint32(perm)) < 0:
         raise _fail("keyctl(KEYCTL_SETPERM)")
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+
+def seccomp_set_filter(flags: int, bpf: bytes) -> int:
+    """seccomp(SECCOMP_SET_MODE_FILTER, flags, prog): the listener fd with
+    SECCOMP_FILTER_FLAG_NEW_LISTENER, else 0."""
+    buf = ctypes.create_string_buffer(bpf, len(bpf))
+    prog = _SockFprog(len(bpf) // 8, ctypes.addressof(buf))
+    res = _syscall(_NR["seccomp"], ctypes.c_uint(1), ctypes.c_uint(flags), ctypes.byref(prog))
+    if res < 0:
+        raise _fail("seccomp(SECCOMP_SET_MODE_FILTER)", f"flags {flags:#x}")
+    return res
 
 
 def ioprio_set(value: int) -> None:

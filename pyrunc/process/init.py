@@ -173,10 +173,8 @@ class Init:
     def seccomp(self) -> None:
         """Load the filter; with SCMP_ACT_NOTIFY hand its listener fd to the
         parent, which passes it to the agent at listenerPath."""
-        flt = self.launch.seccomp
-        flt.load()
-        if flt.uses_notify:
-            fd = flt.notify_fd()
+        fd = self.launch.seccomp.load()
+        if fd >= 0:
             self.chan.send("seccomp-fd", fd=fd)
             self.chan.expect("seccomp-ok")
             os.close(fd)

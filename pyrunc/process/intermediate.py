@@ -53,8 +53,8 @@ def _build_seccomp(launch: Launch, chan: Channel) -> None:
     from ..linux import seccomp
 
     sc = launch.spec.seccomp
-    launch.seccomp, notes = seccomp.build(sc.default_action, sc.default_errno,
-                                          sc.architectures, sc.flags, sc.rules)
+    launch.seccomp, notes = seccomp.compile(sc.default_action, sc.default_errno,
+                                            sc.architectures, sc.flags, sc.rules)
     for text in notes:
         chan.send("log", level="debug", msg=text)
 

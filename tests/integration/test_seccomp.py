@@ -205,12 +205,15 @@ class Agent:
         self.sock.close()
 
 
-def test_notify_listener_containerprocessstate(runtime, bundle, cid, tmp_path):
+@pytest.mark.parametrize("flags", [[], ["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"]])
+def test_notify_listener_containerprocessstate(runtime, bundle, cid, tmp_path, flags):
+    if flags and runtime.name == "runc":
+        pytest.skip("runc 1.1 has no seccomp flags (runc 1.2 added them)")
     path = str(tmp_path / "agent.sock")
     agent = Agent(path)
     try:
         prof = _profile(syscalls=[{"names": ["getcwd"], "action": "SCMP_ACT_NOTIFY"}],
-                        listenerPath=path, listenerMetadata="hello-agent")
+                        listenerPath=path, listenerMetadata="hello-agent", flags=flags)
         bundle.config["annotations"] = {"org.example": "x"}
         bundle.config["process"]["args"] = ["sh", "-c", "/bin/pwd -P; echo rc=$?"]
         bundle.config["linux"]["seccomp"] = prof
