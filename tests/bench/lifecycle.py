@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Benchmark: N sequential containers through create/start/delete and through
-`run`, for pyrunc beside runc (and crun, where this host lets it run), in
+`run`, and N `exec`s into a running container, for pyrunc beside runc (and crun, where this host lets it run), in
 one run, reported as ratios to runc. Also the peak RSS of each runtime
 command. Needs root and busybox-static.
 
@@ -57,6 +57,7 @@ class Result:
         self.name = name
         self.lifecycle: list[float] = []
         self.run: list[float] = []
+        self.exec: list[float] = []
         self.rss: dict[str, int] = {}
         self.error = ""
 
@@ -85,6 +86,9 @@ def bench_runtime(name: str, binary: str, bundle: str, n: int) -> Result:
             if i >= 2:
                 res.lifecycle.append(total)
                 res.run.append(secs)
+        res.error = _bench_exec(res, base, bundle, n)
+        if res.error:
+            return res
         for i in range(3):  # peak RSS, in a separate pass (the wrapper costs time)
             cid = f"m{i}"
             for step in (["create", "--bundle", bundle, cid], ["start", cid],
@@ -97,6 +101,22 @@ def bench_runtime(name: str, binary: str, bundle: str, n: int) -> Result:
             subprocess.run(base + ["delete", "--force", cid], capture_output=True)
         shutil.rmtree(root, ignore_errors=True)
     return res
+
+
+def _bench_exec(res: Result, base: list[str], bundle: str, n: int) -> str:
+    """`exec ID true` into one running container (every `docker exec`)."""
+    if _spawn(base + ["run", "--detach", "--bundle", bundle + "-sleep", "x"])[1] != 0:
+        return "run --detach exited non-zero"
+    try:
+        for i in range(n + 2):
+            secs, code = _spawn(base + ["exec", "x", "true"])
+            if code != 0:
+                return f"exec exited {code}"
+            if i >= 2:
+                res.exec.append(secs)
+    finally:
+        subprocess.run(base + ["delete", "--force", "x"], capture_output=True)
+    return ""
 
 
 def _why(base: list[str], step: list[str], code: int) -> str:
@@ -135,14 +155,21 @@ def main() -> int:
     cfg["ociVersion"] = "1.0.2"  # nothing newer is used; crun 1.8 refuses later versions
     with open(os.path.join(top, "config.json"), "w") as f:
         json.dump(cfg, f)
+    # The same rootfs with a process that stays up, for exec.
+    os.mkdir(top + "-sleep")
+    cfg["root"]["path"] = os.path.join(top, "rootfs")  # runc refuses a symlinked rootfs
+    cfg["process"]["args"] = ["sleep", "1000"]
+    with open(os.path.join(top + "-sleep", "config.json"), "w") as f:
+        json.dump(cfg, f)
     candidates = [("pyrunc", args.pyrunc), ("runc", shutil.which("runc")),
                   ("crun", shutil.which("crun"))]
     results = [bench_runtime(name, path, top, args.n) for name, path in candidates if path]
     shutil.rmtree(top, ignore_errors=True)
+    shutil.rmtree(top + "-sleep", ignore_errors=True)
     ref = next((r for r in results if r.name == "runc" and not r.error), None)
     print(f"{args.n} containers per mode, busybox `true`, mean (median) per container")
     print(f"{'runtime':8} {'create+start+delete':>26} {'ratio':>6} {'run':>22} {'ratio':>6}"
-          "   peak RSS KiB (create/start/delete/run)")
+          f" {'exec':>22} {'ratio':>6}   peak RSS KiB (create/start/delete/run)")
     for r in results:
         if r.error:
             print(f"{r.name:8} failed: {r.error}")
@@ -151,9 +178,11 @@ def main() -> int:
         rm, rmed = statistics.mean(r.run) * 1e3, statistics.median(r.run) * 1e3
         lr = lm / (statistics.mean(ref.lifecycle) * 1e3) if ref else float("nan")
         rr = rm / (statistics.mean(ref.run) * 1e3) if ref else float("nan")
+        em, emed = statistics.mean(r.exec) * 1e3, statistics.median(r.exec) * 1e3
+        er = em / (statistics.mean(ref.exec) * 1e3) if ref else float("nan")
         rss = "/".join(str(r.rss.get(k, 0)) for k in ("create", "start", "delete", "run"))
         print(f"{r.name:8} {lm:10.1f} ms ({lmed:6.1f} ms)   {lr:5.2f}x {rm:8.1f} ms "
-              f"({rmed:6.1f} ms) {rr:5.2f}x   {rss}")
+              f"({rmed:6.1f} ms) {rr:5.2f}x {em:8.1f} ms ({emed:6.1f} ms) {er:5.2f}x   {rss}")
     return 0
 
 

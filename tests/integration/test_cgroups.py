@@ -822,3 +822,46 @@ def test_bad_resources_rejected_configLinuxControlGroups(runtime, bundle, cid, r
     assert res.returncode == 1, res.stderr
     assert re.search(match, res.stderr), res.stderr
     assert_nothing_left(runtime, cid)
+
+
+# --- cgroups/warmup.py -------------------------------------------------------------
+
+@pytest.mark.v2
+def test_warmup_move_into_own_cgroup_changes_nothing():
+    """create/run/exec first move themselves into the cgroup they are in, to
+    get the kernel's migration lock ready: the process must stay where it was
+    in every hierarchy, including when that is not the root cgroup."""
+    import sys
+
+    from pyrunc.cgroups.hierarchy import detect
+
+    name = f"pyrunc-warmup-{uuid.uuid4().hex[:8]}"
+    made = []
+    child = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys; sys.stdin.readline(); before = open('/proc/self/cgroup').read();"
+         "from pyrunc.cgroups import warmup; warmup._move_into_own_cgroup();"
+         "after = open('/proc/self/cgroup').read(); print(before == after, repr(after))"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        for h in detect():
+            d = os.path.join(h.mountpoint, own_cgroup(h.key.split(",")[0]).lstrip("/"), name)
+            try:
+                os.mkdir(d)
+            except OSError:
+                continue
+            made.append(d)
+            try:
+                with open(os.path.join(d, "cgroup.procs"), "w") as f:
+                    f.write(str(child.pid))
+            except OSError:
+                pass  # e.g. a v1 cpuset cgroup with no cpus yet: stays in the parent
+        assert made
+        out, _ = child.communicate("go\n", timeout=30)
+        assert out.startswith("True"), out
+        assert name in out
+    finally:
+        child.kill()
+        child.wait()
+        for d in made:
+            os.rmdir(d)

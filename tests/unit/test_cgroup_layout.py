@@ -84,3 +84,25 @@ def test_v2_views_and_freezer():
     m = CgroupManager([CgroupDir("", "/sys/fs/cgroup/x", 2, "/sys/fs/cgroup")], [], "v2")
     assert m.freezer_file() == "/sys/fs/cgroup/x/cgroup.freeze"
     assert [(v.name, v.version) for v in m.views()] == [("unified", 2)]
+
+
+# cgroups/warmup.py: the file a command moves itself into (its own cgroup) to
+# get the kernel's migration lock ready early.
+def test_warmup_target_is_own_cgroup_in_first_visible_hierarchy():
+    from pyrunc.cgroups.warmup import own_procs_file
+
+    self_cgroup = "2:memory:/user.slice/x\n1:name=systemd:/init.scope\n0::/a/b\n"
+    assert own_procs_file(HYBRID, self_cgroup) == "/sys/fs/cgroup/memory/user.slice/x/cgroup.procs"
+    assert own_procs_file(V2, "0::/a/b\n") == "/sys/fs/cgroup/a/b/cgroup.procs"
+
+
+def test_warmup_target_skips_cgroups_outside_the_mount():
+    from pyrunc.cgroups.warmup import own_procs_file
+
+    # A cgroup2 mount whose root is /pod: our /other cgroup is not under it.
+    mounted = "30 23 0:27 /pod /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n"
+    assert own_procs_file(mounted, "0::/other\n") == ""
+    assert own_procs_file(mounted, "0::/pod/c1\n") == "/sys/fs/cgroup/c1/cgroup.procs"
+    assert own_procs_file(mounted, "0::/pod\n") == "/sys/fs/cgroup/cgroup.procs"
+    assert own_procs_file(mounted, "0::/podX\n") == ""
+    assert own_procs_file("", "0::/\n") == ""
