@@ -15,7 +15,25 @@ from helpers import Bundle, Runtime, build_rootfs, pyrunc_argv  # noqa: E402
 IS_ROOT = os.geteuid() == 0
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--runtime", action="append", default=[], metavar="PATH",
+        help="conformance mode (conformance/run): run only the runtime-spec tests (those "
+             "that also run against runc), against this runtime binary instead; repeatable")
+
+
+def pytest_generate_tests(metafunc):
+    if "runtime" in metafunc.fixturenames:
+        chosen = metafunc.config.getoption("--runtime") or ["pyrunc", "runc"]
+        metafunc.parametrize("runtime", chosen, indirect=True,
+                             ids=[os.path.basename(c) for c in chosen])
+
+
 def pytest_collection_modifyitems(config, items):
+    if config.getoption("--runtime"):
+        kept = [i for i in items if "runtime" in getattr(i, "fixturenames", ())]
+        config.hook.pytest_deselected(items=[i for i in items if i not in kept])
+        items[:] = kept
     if IS_ROOT:
         return
     skip = pytest.mark.skip(reason="integration test: needs root and a real kernel")
@@ -41,6 +59,11 @@ def bundle(tmp_path, rootfs):
 
 
 def _make_runtime(name: str, tmp_path) -> Runtime:
+    if os.sep in name:  # a binary given to --runtime: named by its file name
+        if not os.access(name, os.X_OK):
+            pytest.fail(f"--runtime {name}: not an executable file")
+        base = os.path.basename(name)
+        return Runtime(base, [os.path.abspath(name)], str(tmp_path / f"{base}-root"))
     root = str(tmp_path / f"{name}-root")
     if name == "pyrunc":
         return Runtime("pyrunc", pyrunc_argv(), root)
@@ -57,10 +80,11 @@ def pyrunc(tmp_path):
     rt.cleanup()
 
 
-@pytest.fixture(params=["pyrunc", "runc"])
+@pytest.fixture
 def runtime(request, tmp_path):
     """Runtime-spec behaviour: the same test runs against pyrunc and against
-    runc, the reference. A test that only pyrunc passes is a wrong test or a
+    runc, the reference (or, with --runtime, against any runtime binary:
+    conformance/run). A test that only pyrunc passes is a wrong test or a
     runc bug, and then the test says which."""
     rt = _make_runtime(request.param, tmp_path)
     yield rt
