@@ -37,10 +37,21 @@ def run(launch: Launch, chan: Channel) -> None:
         if launch.new_ns_flags:
             syscalls.unshare(launch.new_ns_flags)
         chan.expect("cgroup-ok")
+        # The init holds until its pid is on the channel: its own first
+        # message ("ready" comes quickly for exec) must not reach the parent
+        # before the parent knows which process sent it.
+        hold_r, hold_w = os.pipe()
         pid = os.fork()
         if pid == 0:
-            init.run(launch, chan)  # never returns
+            os.close(hold_w)
+            go = os.read(hold_r, 1)
+            os.close(hold_r)
+            if go == b"1":
+                init.run(launch, chan)  # never returns
+            os._exit(1)  # the intermediate failed: the parent reports it
+        os.close(hold_r)
         chan.send("pid", pid=pid)
+        os.write(hold_w, b"1")
     except BaseException as err:  # noqa: BLE001 - reported to the parent
         child_fail(chan, err)
     os._exit(0)

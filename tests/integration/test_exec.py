@@ -59,6 +59,16 @@ def test_exec_exit_status(runtime, cid, running):
     assert runtime.run("exec", cid, "sh", "-c", "exit 42").returncode == 42
 
 
+def test_exec_many_in_a_row(runtime, bundle, cid):
+    """Back-to-back execs of a quick program all succeed (a race between the
+    exec'd process's first message and its pid once failed ~1 in 10)."""
+    bundle.config["process"]["args"] = ["sleep", "600"]
+    runtime.run_container(bundle, cid, "--detach", check=True)
+    for i in range(100):
+        res = runtime.run("exec", cid, "true")
+        assert res.returncode == 0, f"exec {i}: {res.stderr}"
+
+
 def test_exec_own_env_cwd_user(runtime, cid, running):
     res = runtime.run("exec", "--env", "FOO=bar", "--env", "HOME=/tmp", "--cwd", "/tmp",
                       "--user", "1000:1000", "--additional-gids", "5", cid,
