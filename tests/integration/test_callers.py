@@ -1,15 +1,21 @@
-"""A real caller: containerd 1.6 with its runc v2 shim, driven by `ctr run
---runc-binary` (runtime-callers.md; the way a CRI runtime handler with
-`BinaryName` calls a runtime). The same checks run with runc as the binary.
+"""Real callers, with pyrunc and with runc as their runtime binary:
 
-A private containerd (own root, state and socket) is started for the module;
-the container's rootfs is the busybox directory (`ctr run --rootfs`), so no
-image is needed. Skipped with a reason when containerd is not installed
-(tests/setup.sh installs it)."""
+- containerd 1.6 with its runc v2 shim, driven by `ctr run --runc-binary`
+  (the way a CRI runtime handler with `BinaryName` calls a runtime). A
+  private containerd (own root, state and socket) is started for the module;
+  the rootfs is the busybox directory (`ctr run --rootfs`), no image needed.
+- podman 4.3 with conmon, `podman --runtime PATH`, with its own storage, a
+  file lock (../shared/reference/this-machine.md) and the busybox directory
+  imported as an image.
+
+Each is skipped with a reason when not installed (tests/setup.sh installs
+both)."""
 from __future__ import annotations
 
+import contextlib
 import os
 import pty
+import resource
 import select
 import shlex
 import shutil
@@ -24,12 +30,48 @@ from helpers import pyrunc_argv
 
 CONTAINERD = shutil.which("containerd")
 CTR = shutil.which("ctr")
-pytestmark = pytest.mark.skipif(not (CONTAINERD and CTR),
-                                reason="containerd is not installed (tests/setup.sh installs it)")
+PODMAN = shutil.which("podman")
+needs_containerd = pytest.mark.skipif(
+    not (CONTAINERD and CTR), reason="containerd is not installed (tests/setup.sh installs it)")
+needs_podman = pytest.mark.skipif(
+    not PODMAN, reason="podman is not installed (tests/setup.sh installs it)")
+
+
+def _parent_cgroups(name: str) -> list[str]:
+    """The engine's parent cgroup (containerd's namespace, podman's
+    libpod_parent) in every hierarchy. The runtime creates it as part of a
+    nested cgroupsPath and, like runc, leaves it when the container goes."""
+    base = "/sys/fs/cgroup"
+    if os.path.exists(os.path.join(base, "cgroup.controllers")):
+        return [os.path.join(base, name)]
+    return [os.path.join(base, h, name) for h in os.listdir(base)
+            if os.path.ismount(os.path.join(base, h))]
+
+
+@contextlib.contextmanager
+def removing_new_parent_cgroups(name: str):
+    """Remove the engine's parent cgroups afterwards, if the test made them."""
+    before = {d for d in _parent_cgroups(name) if os.path.isdir(d)}
+    try:
+        yield
+    finally:
+        for top in _parent_cgroups(name):
+            if top in before or not os.path.isdir(top):
+                continue
+            for d, _subdirs, _files in os.walk(top, topdown=False):  # e.g. podman's conmon
+                try:
+                    os.rmdir(d)
+                except OSError:
+                    pass
 
 
 @pytest.fixture(scope="module")
 def containerd(tmp_path_factory):
+    with removing_new_parent_cgroups("default"):
+        yield from _containerd(tmp_path_factory)
+
+
+def _containerd(tmp_path_factory):
     top = tmp_path_factory.mktemp("containerd")
     sock = str(top / "containerd.sock")
     config = subprocess.run([CONTAINERD, "config", "default"], capture_output=True, text=True,
@@ -96,6 +138,7 @@ def _cid() -> str:
     return "c" + uuid.uuid4().hex[:10]
 
 
+@needs_containerd
 def test_ctr_run_output_and_exit_status_runtimeLifecycle(containerd, binary, rootfs):
     cid = _cid()
     res = ctr_run(containerd, binary, rootfs, cid, "sh", "-c", "echo hello; echo $$",
@@ -106,6 +149,7 @@ def test_ctr_run_output_and_exit_status_runtimeLifecycle(containerd, binary, roo
     assert res.returncode == 7, res.stderr
 
 
+@needs_containerd
 def test_ctr_task_exec_ps_pause_kill_delete(containerd, binary, rootfs):
     cid = _cid()
     res = ctr_run(containerd, binary, rootfs, cid, "sleep", "600", flags=("--detach",))
@@ -140,15 +184,25 @@ def test_ctr_task_exec_ps_pause_kill_delete(containerd, binary, rootfs):
                    for c in ("pids", "memory", "unified", ""))
 
 
+@needs_containerd
 def test_ctr_run_with_terminal_configProcess(containerd, binary, rootfs):
     """`ctr run -t`: the shim passes --console-socket and proxies the pty
     master to ctr's own terminal (here a pty of the test)."""
-    cid = _cid()
+    code, text = run_in_pty([CTR, "-a", containerd, "run", "--rm", "-t", "--runc-binary",
+                             binary, "--env", "PATH=/bin", "--rootfs", rootfs, _cid(), "sh",
+                             "-c", TTY_SCRIPT])
+    assert code == 0, text
+    assert "/dev/pts/" in text and "stdin-is-a-tty" in text and "done" in text, text
+
+
+TTY_SCRIPT = "tty; [ -t 0 ] && echo stdin-is-a-tty; echo done"
+
+
+def run_in_pty(argv: list[str], env: dict | None = None) -> tuple[int, str]:
+    """Run argv with a pseudo-terminal as its stdio; (exit status, output)."""
     pid, master = pty.fork()
     if pid == 0:
-        os.execv(CTR, [CTR, "-a", containerd, "run", "--rm", "-t", "--runc-binary", binary,
-                       "--env", "PATH=/bin", "--rootfs", rootfs, cid, "sh", "-c",
-                       "tty; [ -t 0 ] && echo stdin-is-a-tty; echo done"])
+        os.execve(argv[0], argv, env if env is not None else os.environ)
     out = b""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -164,6 +218,96 @@ def test_ctr_run_with_terminal_configProcess(containerd, binary, rootfs):
         out += chunk
     _, status = os.waitpid(pid, 0)
     os.close(master)
-    text = out.decode(errors="replace").replace("\r", "")
-    assert os.waitstatus_to_exitcode(status) == 0, text
+    return os.waitstatus_to_exitcode(status), out.decode(errors="replace").replace("\r", "")
+
+
+# --- podman ---------------------------------------------------------------------------
+
+class Podman:
+    def __init__(self, top: str) -> None:
+        self.env = dict(os.environ, CONTAINERS_CONF=os.path.join(top, "containers.conf"))
+        self.base = [PODMAN, "--root", os.path.join(top, "root"), "--runroot",
+                     os.path.join(top, "run"), "--tmpdir", os.path.join(top, "tmp"),
+                     "--storage-driver", "vfs"]
+        # podman's default nofile (1048576) cannot be granted on this machine.
+        hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        self.limits = ["--ulimit", f"nofile={hard}:{hard}", "--ulimit", "nproc=32768:32768"]
+
+    def argv(self, binary: str, *args: str) -> list[str]:
+        return self.base + ["--runtime", binary, *args]
+
+    def __call__(self, binary: str, *args: str, timeout: float = 90):
+        return subprocess.run(self.argv(binary, *args), capture_output=True, text=True,
+                              timeout=timeout, stdin=subprocess.DEVNULL, env=self.env)
+
+
+@pytest.fixture(scope="module")
+def podman(tmp_path_factory, rootfs):
+    with removing_new_parent_cgroups("libpod_parent"):
+        yield from _podman(tmp_path_factory, rootfs)
+
+
+def _podman(tmp_path_factory, rootfs):
+    top = tmp_path_factory.mktemp("podman")
+    (top / "containers.conf").write_text(
+        '[engine]\nlock_type = "file"\nevents_logger = "file"\ncgroup_manager = "cgroupfs"\n'
+        '[containers]\nnetns = "none"\n')
+    pm = Podman(str(top))
+    tar = str(top / "rootfs.tar")
+    subprocess.run(["tar", "-C", rootfs, "-cf", tar, "."], check=True)
+    res = subprocess.run(pm.base + ["import", tar, "localhost/pyrunc-test:busybox"],
+                         capture_output=True, text=True, env=pm.env, timeout=120)
+    assert res.returncode == 0, res.stderr
+    yield pm
+    subprocess.run(pm.base + ["rm", "--all", "--force", "--time", "0"], capture_output=True,
+                   env=pm.env, timeout=120)
+    subprocess.run(pm.base + ["system", "reset", "--force"], capture_output=True, env=pm.env,
+                   timeout=120)
+    shutil.rmtree(top, ignore_errors=True)
+
+
+IMAGE = "localhost/pyrunc-test:busybox"
+
+
+@needs_podman
+def test_podman_run_output_and_exit_status_runtimeLifecycle(podman, binary):
+    res = podman(binary, "run", "--rm", *podman.limits, IMAGE, "sh", "-c", "echo hello; echo $$")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout == "hello\n1\n"
+    res = podman(binary, "run", "--rm", *podman.limits, IMAGE, "sh", "-c", "exit 9")
+    assert res.returncode == 9, res.stderr
+
+
+@needs_podman
+def test_podman_exec_top_pause_stop_rm(podman, binary):
+    name = _cid()
+    res = podman(binary, "run", "--detach", "--name", name, *podman.limits, IMAGE,
+                 "sleep", "600")
+    assert res.returncode == 0, res.stderr
+    try:
+        res = podman(binary, "exec", name, "sh", "-c", "echo in-exec; exit 4")
+        assert (res.returncode, res.stdout) == (4, "in-exec\n"), res.stderr
+        top = podman(binary, "top", name)
+        assert top.returncode == 0 and "sleep 600" in top.stdout, top.stderr
+        assert podman(binary, "pause", name).returncode == 0
+        assert podman(binary, "inspect", name, "--format",
+                      "{{.State.Status}}").stdout.strip() == "paused"
+        assert podman(binary, "unpause", name).returncode == 0
+        assert podman(binary, "inspect", name, "--format",
+                      "{{.State.Status}}").stdout.strip() == "running"
+        # sleep as PID 1 ignores SIGTERM: podman escalates to SIGKILL.
+        assert podman(binary, "stop", "--time", "1", name).returncode == 0
+        state = podman(binary, "inspect", name, "--format",
+                       "{{.State.Status}} {{.State.ExitCode}}").stdout.split()
+        assert state == ["exited", "137"]
+    finally:
+        res = podman(binary, "rm", "--force", "--time", "0", name)
+    assert res.returncode == 0, res.stderr
+
+
+@needs_podman
+def test_podman_run_with_terminal_configProcess(podman, binary):
+    code, text = run_in_pty(podman.argv(binary, "run", "--rm", "-t", *podman.limits, IMAGE,
+                                        "sh", "-c", TTY_SCRIPT), env=podman.env)
+    assert code == 0, text
     assert "/dev/pts/" in text and "stdin-is-a-tty" in text and "done" in text, text
