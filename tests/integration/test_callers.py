@@ -4,12 +4,15 @@
   (the way a CRI runtime handler with `BinaryName` calls a runtime). A
   private containerd (own root, state and socket) is started for the module;
   the rootfs is the busybox directory (`ctr run --rootfs`), no image needed.
+- dockerd 20.10 (a private instance, storage `vfs`, no bridge or iptables)
+  with pyrunc added by `--add-runtime` and picked by `docker run --runtime`;
+  runc is dockerd's own default runtime.
 - podman 4.3 with conmon, `podman --runtime PATH`, with its own storage, a
   file lock (../shared/reference/this-machine.md) and the busybox directory
   imported as an image.
 
 Each is skipped with a reason when not installed (tests/setup.sh installs
-both)."""
+them)."""
 from __future__ import annotations
 
 import contextlib
@@ -28,11 +31,15 @@ import pytest
 
 from helpers import pyrunc_argv
 
+DOCKERD = shutil.which("dockerd")
+DOCKER = "/usr/bin/docker" if os.path.exists("/usr/bin/docker") else shutil.which("docker")
 CONTAINERD = shutil.which("containerd")
 CTR = shutil.which("ctr")
 PODMAN = shutil.which("podman")
 needs_containerd = pytest.mark.skipif(
     not (CONTAINERD and CTR), reason="containerd is not installed (tests/setup.sh installs it)")
+needs_docker = pytest.mark.skipif(
+    not (DOCKERD and DOCKER), reason="docker.io is not installed (tests/setup.sh installs it)")
 needs_podman = pytest.mark.skipif(
     not PODMAN, reason="podman is not installed (tests/setup.sh installs it)")
 
@@ -100,20 +107,26 @@ def _containerd(tmp_path_factory):
     shutil.rmtree(top, ignore_errors=True)
 
 
-@pytest.fixture(params=["pyrunc", "runc"])
-def binary(request, tmp_path):
-    """What containerd's shim is told to run: an executable file, so for the
-    pyrunc under test a small script around its command line."""
-    if request.param == "runc":
-        path = shutil.which("runc")
-        if path is None:
-            pytest.fail("runc is not installed")
-        return path
-    wrapper = tmp_path / "pyrunc"
+@pytest.fixture(scope="module")
+def pyrunc_binary(tmp_path_factory) -> str:
+    """The pyrunc under test as an executable file (engines take a path):
+    a small script around its command line."""
+    wrapper = tmp_path_factory.mktemp("bin") / "pyrunc"
     wrapper.write_text("#!/bin/sh\nexec " + " ".join(shlex.quote(a) for a in pyrunc_argv())
                        + ' "$@"\n')
     wrapper.chmod(0o755)
     return str(wrapper)
+
+
+@pytest.fixture(params=["pyrunc", "runc"])
+def binary(request, pyrunc_binary):
+    """The runtime binary an engine is told to run: pyrunc, or runc."""
+    if request.param == "pyrunc":
+        return pyrunc_binary
+    path = shutil.which("runc")
+    if path is None:
+        pytest.fail("runc is not installed")
+    return path
 
 
 def ctr(sock: str, *args: str, timeout: float = 60, **kw) -> subprocess.CompletedProcess:
@@ -309,5 +322,110 @@ def test_podman_exec_top_pause_stop_rm(podman, binary):
 def test_podman_run_with_terminal_configProcess(podman, binary):
     code, text = run_in_pty(podman.argv(binary, "run", "--rm", "-t", *podman.limits, IMAGE,
                                         "sh", "-c", TTY_SCRIPT), env=podman.env)
+    assert code == 0, text
+    assert "/dev/pts/" in text and "stdin-is-a-tty" in text and "done" in text, text
+
+
+# --- docker ---------------------------------------------------------------------------
+
+class Docker:
+    def __init__(self, sock: str) -> None:
+        self.base = [DOCKER, "-H", "unix://" + sock]
+
+    def __call__(self, *args: str, timeout: float = 90) -> subprocess.CompletedProcess:
+        return subprocess.run(self.base + list(args), capture_output=True, text=True,
+                              timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+@pytest.fixture(scope="module")
+def docker(tmp_path_factory, rootfs, pyrunc_binary):
+    with removing_new_parent_cgroups("docker"):
+        yield from _docker(tmp_path_factory, rootfs, pyrunc_binary)
+
+
+def _docker(tmp_path_factory, rootfs, pyrunc_binary):
+    top = tmp_path_factory.mktemp("docker")
+    sock = str(top / "docker.sock")
+    log = open(top / "dockerd.log", "w")
+    proc = subprocess.Popen(
+        [DOCKERD, "--iptables=false", "--bridge=none", "--ip-forward=false", "--ip-masq=false",
+         "-H", "unix://" + sock, "--data-root", str(top / "data"), "--exec-root",
+         str(top / "exec"), "--pidfile", str(top / "dockerd.pid"), "--storage-driver", "vfs",
+         "--add-runtime", f"pyrunc={pyrunc_binary}"],
+        stdout=log, stderr=log, start_new_session=True)
+    dk = Docker(sock)
+    deadline = time.monotonic() + 60
+    while dk("version").returncode != 0:
+        if time.monotonic() > deadline or proc.poll() is not None:
+            proc.kill()
+            pytest.fail("dockerd did not start: " + (top / "dockerd.log").read_text())
+        time.sleep(0.3)
+    tar = str(top / "rootfs.tar")
+    subprocess.run(["tar", "-C", rootfs, "-cf", tar, "."], check=True)
+    res = dk("import", tar, DOCKER_IMAGE, timeout=120)
+    assert res.returncode == 0, res.stderr
+    yield dk
+    dk("rm", "--force", *dk("ps", "-aq").stdout.split())
+    proc.send_signal(signal.SIGTERM)  # stops its containerd too
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    log.close()
+    shutil.rmtree(top, ignore_errors=True)
+
+
+DOCKER_IMAGE = "pyrunc-test:busybox"
+
+
+def _docker_runtime(binary: str) -> str:
+    return "runc" if os.path.basename(binary) == "runc" else "pyrunc"
+
+
+@needs_docker
+def test_docker_run_output_exit_status_and_missing_command(docker, binary):
+    rt = ["--runtime", _docker_runtime(binary), "--network", "none"]
+    res = docker("run", "--rm", *rt, DOCKER_IMAGE, "sh", "-c", "echo hello; echo $$")
+    assert (res.returncode, res.stdout) == (0, "hello\n1\n"), res.stderr
+    assert docker("run", "--rm", *rt, DOCKER_IMAGE, "sh", "-c", "exit 5").returncode == 5
+    # Docker maps the runtime's "executable file not found" error to 127.
+    res = docker("run", "--rm", *rt, DOCKER_IMAGE, "nosuchcommand")
+    assert res.returncode == 127, res.stderr
+    assert "executable file not found" in res.stderr
+
+
+@needs_docker
+def test_docker_exec_top_pause_stats_update_stop(docker, binary):
+    name = _cid()
+    res = docker("run", "--detach", "--name", name, "--runtime", _docker_runtime(binary),
+                 "--network", "none", DOCKER_IMAGE, "sleep", "600")
+    assert res.returncode == 0, res.stderr
+    try:
+        res = docker("exec", name, "sh", "-c", "echo in-exec; exit 6")
+        assert (res.returncode, res.stdout) == (6, "in-exec\n"), res.stderr
+        top = docker("top", name)
+        assert top.returncode == 0 and "sleep 600" in top.stdout, top.stderr
+        assert docker("pause", name).returncode == 0
+        assert docker("inspect", name, "--format", "{{.State.Status}}").stdout.strip() == "paused"
+        assert docker("unpause", name).returncode == 0
+        res = docker("update", "--memory", "64m", "--memory-swap", "128m", name)
+        assert res.returncode == 0, res.stderr
+        stats = docker("stats", "--no-stream", "--format", "{{.MemUsage}} {{.PIDs}}", name)
+        assert stats.returncode == 0, stats.stderr
+        assert stats.stdout.split()[-2:] == ["64MiB", "1"], stats.stdout
+        assert docker("stop", "--time", "1", name).returncode == 0
+        state = docker("inspect", name, "--format", "{{.State.Status}} {{.State.ExitCode}}")
+        assert state.stdout.split() == ["exited", "137"]
+    finally:
+        res = docker("rm", "--force", name)
+    assert res.returncode == 0, res.stderr
+
+
+@needs_docker
+def test_docker_run_with_terminal_configProcess(docker, binary):
+    code, text = run_in_pty(docker.base + ["run", "--rm", "-it", "--runtime",
+                                           _docker_runtime(binary), "--network", "none",
+                                           DOCKER_IMAGE, "sh", "-c", TTY_SCRIPT])
     assert code == 0, text
     assert "/dev/pts/" in text and "stdin-is-a-tty" in text and "done" in text, text
