@@ -7,11 +7,15 @@ RCU grace period to switch it over: 10-20 ms on a small VM, the single
 longest wait in `create` and `exec`. Writers that come within about a grace
 period of the last one pay nothing.
 
-So the commands that will move a process into a cgroup call `start()` first:
-a thread moves this process into the cgroup it is already in (which changes
-nothing), and pays that wait while the main thread imports and validates.
-When the real move comes, the lock is ready. Nothing here can fail a command:
-when the write is refused the real move simply pays the wait itself.
+So `create` and `exec`, which will move a process into a cgroup, call
+`start()` early: a thread moves this process into the cgroup it is already in
+(which changes nothing), and pays that wait while the main thread validates
+and forks. When the real move comes, the lock is ready. Nothing here can fail
+a command: when the write is refused the real move simply pays the wait.
+
+The thread opens files, so it must start only after the caller's fds 3..
+(--preserve-fds, LISTEN_FDS) have been checked: otherwise a missing preserved
+fd could be "found" as one of the thread's and passed to the container.
 
 The thread imports nothing and uses only `os` calls and string work: it takes
 no Python-level lock that a fork() on the main thread could copy into the

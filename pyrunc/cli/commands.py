@@ -40,16 +40,7 @@ def _create_options(ctx: Context, o: dict, detach: bool):
         rootless=ctx.globals.get("rootless", "auto"), detach=detach)
 
 
-def _warm_cgroup_lock() -> None:
-    """Create, run and exec move a process into a cgroup: start the kernel's
-    ~15 ms wait for that now, beside the imports (cgroups/warmup.py)."""
-    from ..cgroups import warmup
-
-    warmup.start()
-
-
 def cmd_create(ctx: Context, o: dict, args: list[str]) -> int:
-    _warm_cgroup_lock()
     from ..container.create import create
 
     create(ctx.root, args[0], _create_options(ctx, o, detach=True))
@@ -57,7 +48,6 @@ def cmd_create(ctx: Context, o: dict, args: list[str]) -> int:
 
 
 def cmd_run(ctx: Context, o: dict, args: list[str]) -> int:
-    _warm_cgroup_lock()
     from ..container.run import run
 
     return run(ctx.root, args[0], _create_options(ctx, o, detach=o.get("detach", False)),
@@ -136,7 +126,6 @@ def cmd_spec(ctx: Context, o: dict, args: list[str]) -> int:
 
 
 def cmd_exec(ctx: Context, o: dict, args: list[str]) -> int:
-    _warm_cgroup_lock()
     from .. import log
     from ..container.exec import ExecOptions, exec_process
 

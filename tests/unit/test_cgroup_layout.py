@@ -106,3 +106,25 @@ def test_warmup_target_skips_cgroups_outside_the_mount():
     assert own_procs_file(mounted, "0::/pod\n") == "/sys/fs/cgroup/cgroup.procs"
     assert own_procs_file(mounted, "0::/podX\n") == ""
     assert own_procs_file("", "0::/\n") == ""
+
+
+def test_warmup_starts_only_after_the_preserved_fds_are_checked(monkeypatch, tmp_path):
+    """The warm-up thread opens files: started before the check, one of its
+    fds could pass for a missing --preserve-fds fd (a race CI once hit)."""
+    from pyrunc.container import create as create_mod
+    from pyrunc.container import exec as exec_mod
+    from pyrunc.errors import PyruncError
+
+    started = []
+    monkeypatch.setattr("pyrunc.cgroups.warmup.start", lambda: started.append(1))
+
+    def refuse(count):
+        assert not started, "warm-up started before the fd check"
+        raise PyruncError("unable to stat preserved-fd 3")
+
+    monkeypatch.setattr(create_mod.parent, "check_extra_fds", refuse)
+    with pytest.raises(PyruncError):
+        create_mod.create(str(tmp_path), "c1", create_mod.CreateOptions(preserve_fds=1))
+    assert not started
+    source = open(exec_mod.__file__).read()
+    assert source.index("parent.check_extra_fds(") < source.index("warmup.start()")
