@@ -11,7 +11,6 @@ import os
 from .. import bundle, hooks, log, state
 from ..cgroups import CgroupManager
 from ..cgroups import devices as cgdevices
-from ..cgroups import warmup
 from ..errors import ConfigError, PyruncError
 from ..linux import capabilities, namespaces, proc, rlimits, sched
 from ..process import parent
@@ -65,9 +64,6 @@ def create(root: str, cid: str, opts: CreateOptions) -> Created:
         raise PyruncError("--preserve-fds: must not be negative")
     listen = _listen_fds()
     parent.check_extra_fds(listen + opts.preserve_fds)
-    # Only once fds 3.. are checked: the thread opens files, and one of them
-    # must never pass for a caller's preserved fd.
-    warmup.start()
     if opts.systemd_cgroup:
         raise PyruncError("--systemd-cgroup: the systemd cgroup driver is not supported by "
                           "this version of pyrunc (use the cgroupfs driver)")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 
 from .. import bundle, jsonio, state
-from ..cgroups import CgroupManager, warmup
+from ..cgroups import CgroupManager
 from ..errors import PyruncError, StateError
 from ..linux import namespaces, proc
 from ..process import parent
@@ -65,7 +65,6 @@ def exec_process(root: str, cid: str, o: ExecOptions) -> int:
                           "allocate tty")
     extra = o.preserve_fds or 0
     parent.check_extra_fds(extra)
-    warmup.start()  # after the fd check, as in create
     launch = _plan(spec, record, proc_, extra)
     manager = _cgroup(record, o.cgroup or [])
     forwarder = foreground.Forwarder()
