@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 import json
 import os
+import pty
+import select
 import shutil
 import subprocess
 import sys
@@ -236,3 +238,30 @@ def assert_nothing_left(runtime: "Runtime", cid: str) -> None:
         time.sleep(0.05)
     assert processes_of(cid) == [], "processes left in the container's cgroup"
     assert cgroup_dirs_for(cid) == [], "cgroup directories left"
+
+
+def run_in_pty(argv: list[str], script: bytes = b"", env: dict | None = None,
+               timeout: float = 20) -> tuple[str, int]:
+    """Run argv with a real pseudo-terminal as its stdio (like a user's shell),
+    typing `script` into it once it has started; (output, exit status)."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execvpe(argv[0], argv, env if env is not None else os.environ)
+    if script:
+        time.sleep(1.5)
+        os.write(fd, script)
+    out = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    return out.decode(errors="replace"), os.waitstatus_to_exitcode(status)

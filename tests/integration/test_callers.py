@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import pty
 import resource
-import select
 import shlex
 import shutil
 import signal
@@ -29,7 +27,7 @@ import uuid
 
 import pytest
 
-from helpers import pyrunc_argv
+from helpers import pyrunc_argv, run_in_pty
 
 DOCKERD = shutil.which("dockerd")
 DOCKER = "/usr/bin/docker" if os.path.exists("/usr/bin/docker") else shutil.which("docker")
@@ -72,6 +70,37 @@ def removing_new_parent_cgroups(name: str):
                     pass
 
 
+@contextlib.contextmanager
+def running_daemon(name: str, argv: list[str], top, ready, start_timeout: float,
+                   stop_timeout: float):
+    """An engine's daemon of the test's own, its output in TOP/NAME.log: up
+    once ready() is true; stopped (SIGTERM, then SIGKILL) afterwards."""
+    log_path = top / f"{name}.log"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(argv, stdout=log, stderr=log, start_new_session=True)
+        try:
+            deadline = time.monotonic() + start_timeout
+            while not ready():
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    pytest.fail(f"{name} did not start: " + log_path.read_text())
+                time.sleep(0.2)
+            yield proc
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=stop_timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def rootfs_tar(rootfs: str, top) -> str:
+    """The busybox rootfs as a tarball, for an engine's `import`."""
+    tar = str(top / "rootfs.tar")
+    subprocess.run(["tar", "-C", rootfs, "-cf", tar, "."], check=True)
+    return tar
+
+
 @pytest.fixture(scope="module")
 def containerd(tmp_path_factory):
     with removing_new_parent_cgroups("default"):
@@ -87,23 +116,11 @@ def _containerd(tmp_path_factory):
               .replace('state = "/run/containerd"', f'state = "{top}/state"')
               .replace('address = "/run/containerd/containerd.sock"', f'address = "{sock}"'))
     (top / "config.toml").write_text(config)
-    log = open(top / "containerd.log", "w")
-    proc = subprocess.Popen([CONTAINERD, "--config", str(top / "config.toml")],
-                            stdout=log, stderr=log, start_new_session=True)
-    deadline = time.monotonic() + 30
-    while subprocess.run([CTR, "-a", sock, "version"], capture_output=True).returncode != 0:
-        if time.monotonic() > deadline or proc.poll() is not None:
-            proc.kill()
-            pytest.fail("containerd did not start: " + (top / "containerd.log").read_text())
-        time.sleep(0.2)
-    yield sock
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    log.close()
+    with running_daemon("containerd", [CONTAINERD, "--config", str(top / "config.toml")], top,
+                        lambda: subprocess.run([CTR, "-a", sock, "version"],
+                                               capture_output=True).returncode == 0,
+                        start_timeout=30, stop_timeout=20):
+        yield sock
     shutil.rmtree(top, ignore_errors=True)
 
 
@@ -201,9 +218,9 @@ def test_ctr_task_exec_ps_pause_kill_delete(containerd, binary, rootfs):
 def test_ctr_run_with_terminal_configProcess(containerd, binary, rootfs):
     """`ctr run -t`: the shim passes --console-socket and proxies the pty
     master to ctr's own terminal (here a pty of the test)."""
-    code, text = run_in_pty([CTR, "-a", containerd, "run", "--rm", "-t", "--runc-binary",
+    text, code = run_in_pty([CTR, "-a", containerd, "run", "--rm", "-t", "--runc-binary",
                              binary, "--env", "PATH=/bin", "--rootfs", rootfs, _cid(), "sh",
-                             "-c", TTY_SCRIPT])
+                             "-c", TTY_SCRIPT], timeout=60)
     assert code == 0, text
     assert "/dev/pts/" in text and "stdin-is-a-tty" in text and "done" in text, text
 
@@ -211,30 +228,10 @@ def test_ctr_run_with_terminal_configProcess(containerd, binary, rootfs):
 TTY_SCRIPT = "tty; [ -t 0 ] && echo stdin-is-a-tty; echo done"
 
 
-def run_in_pty(argv: list[str], env: dict | None = None) -> tuple[int, str]:
-    """Run argv with a pseudo-terminal as its stdio; (exit status, output)."""
-    pid, master = pty.fork()
-    if pid == 0:
-        os.execve(argv[0], argv, env if env is not None else os.environ)
-    out = b""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([master], [], [], 1)
-        if not ready:
-            continue
-        try:
-            chunk = os.read(master, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        out += chunk
-    _, status = os.waitpid(pid, 0)
-    os.close(master)
-    return os.waitstatus_to_exitcode(status), out.decode(errors="replace").replace("\r", "")
-
-
 # --- podman ---------------------------------------------------------------------------
+
+IMAGE = "localhost/pyrunc-test:busybox"
+
 
 class Podman:
     def __init__(self, top: str) -> None:
@@ -266,9 +263,7 @@ def _podman(tmp_path_factory, rootfs):
         '[engine]\nlock_type = "file"\nevents_logger = "file"\ncgroup_manager = "cgroupfs"\n'
         '[containers]\nnetns = "none"\n')
     pm = Podman(str(top))
-    tar = str(top / "rootfs.tar")
-    subprocess.run(["tar", "-C", rootfs, "-cf", tar, "."], check=True)
-    res = subprocess.run(pm.base + ["import", tar, "localhost/pyrunc-test:busybox"],
+    res = subprocess.run(pm.base + ["import", rootfs_tar(rootfs, top), IMAGE],
                          capture_output=True, text=True, env=pm.env, timeout=120)
     assert res.returncode == 0, res.stderr
     yield pm
@@ -278,8 +273,6 @@ def _podman(tmp_path_factory, rootfs):
                    timeout=120)
     shutil.rmtree(top, ignore_errors=True)
 
-
-IMAGE = "localhost/pyrunc-test:busybox"
 
 
 @needs_podman
@@ -320,8 +313,8 @@ def test_podman_exec_top_pause_stop_rm(podman, binary):
 
 @needs_podman
 def test_podman_run_with_terminal_configProcess(podman, binary):
-    code, text = run_in_pty(podman.argv(binary, "run", "--rm", "-t", *podman.limits, IMAGE,
-                                        "sh", "-c", TTY_SCRIPT), env=podman.env)
+    text, code = run_in_pty(podman.argv(binary, "run", "--rm", "-t", *podman.limits, IMAGE,
+                                        "sh", "-c", TTY_SCRIPT), env=podman.env, timeout=60)
     assert code == 0, text
     assert "/dev/pts/" in text and "stdin-is-a-tty" in text and "done" in text, text
 
@@ -346,33 +339,18 @@ def docker(tmp_path_factory, rootfs, pyrunc_binary):
 def _docker(tmp_path_factory, rootfs, pyrunc_binary):
     top = tmp_path_factory.mktemp("docker")
     sock = str(top / "docker.sock")
-    log = open(top / "dockerd.log", "w")
-    proc = subprocess.Popen(
-        [DOCKERD, "--iptables=false", "--bridge=none", "--ip-forward=false", "--ip-masq=false",
-         "-H", "unix://" + sock, "--data-root", str(top / "data"), "--exec-root",
-         str(top / "exec"), "--pidfile", str(top / "dockerd.pid"), "--storage-driver", "vfs",
-         "--add-runtime", f"pyrunc={pyrunc_binary}"],
-        stdout=log, stderr=log, start_new_session=True)
     dk = Docker(sock)
-    deadline = time.monotonic() + 60
-    while dk("version").returncode != 0:
-        if time.monotonic() > deadline or proc.poll() is not None:
-            proc.kill()
-            pytest.fail("dockerd did not start: " + (top / "dockerd.log").read_text())
-        time.sleep(0.3)
-    tar = str(top / "rootfs.tar")
-    subprocess.run(["tar", "-C", rootfs, "-cf", tar, "."], check=True)
-    res = dk("import", tar, DOCKER_IMAGE, timeout=120)
-    assert res.returncode == 0, res.stderr
-    yield dk
-    dk("rm", "--force", *dk("ps", "-aq").stdout.split())
-    proc.send_signal(signal.SIGTERM)  # stops its containerd too
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    log.close()
+    argv = [DOCKERD, "--iptables=false", "--bridge=none", "--ip-forward=false",
+            "--ip-masq=false", "-H", "unix://" + sock, "--data-root", str(top / "data"),
+            "--exec-root", str(top / "exec"), "--pidfile", str(top / "dockerd.pid"),
+            "--storage-driver", "vfs", "--add-runtime", f"pyrunc={pyrunc_binary}"]
+    # SIGTERM stops dockerd's own containerd too.
+    with running_daemon("dockerd", argv, top, lambda: dk("version").returncode == 0,
+                        start_timeout=60, stop_timeout=30):
+        res = dk("import", rootfs_tar(rootfs, top), DOCKER_IMAGE, timeout=120)
+        assert res.returncode == 0, res.stderr
+        yield dk
+        dk("rm", "--force", *dk("ps", "-aq").stdout.split())
     shutil.rmtree(top, ignore_errors=True)
 
 
@@ -424,8 +402,8 @@ def test_docker_exec_top_pause_stats_update_stop(docker, binary):
 
 @needs_docker
 def test_docker_run_with_terminal_configProcess(docker, binary):
-    code, text = run_in_pty(docker.base + ["run", "--rm", "-it", "--runtime",
+    text, code = run_in_pty(docker.base + ["run", "--rm", "-it", "--runtime",
                                            _docker_runtime(binary), "--network", "none",
-                                           DOCKER_IMAGE, "sh", "-c", TTY_SCRIPT])
+                                           DOCKER_IMAGE, "sh", "-c", TTY_SCRIPT], timeout=60)
     assert code == 0, text
     assert "/dev/pts/" in text and "stdin-is-a-tty" in text and "done" in text, text

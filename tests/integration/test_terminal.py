@@ -4,7 +4,6 @@ against pyrunc and runc."""
 from __future__ import annotations
 
 import os
-import pty
 import re
 import select
 import socket
@@ -13,7 +12,7 @@ import time
 
 import pytest
 
-from helpers import assert_nothing_left
+from helpers import assert_nothing_left, run_in_pty
 
 
 class ConsoleReceiver:
@@ -132,34 +131,10 @@ def test_console_socket_path_missing(runtime, bundle, cid, tmp_path):
     assert_nothing_left(runtime, cid)
 
 
-def _pty_run(argv: list[str], script: bytes, timeout: float = 20) -> tuple[str, int]:
-    """Run argv with a real pseudo-terminal as its stdio (like a user's shell)."""
-    pid, fd = pty.fork()
-    if pid == 0:
-        os.execvp(argv[0], argv)
-    time.sleep(1.5)
-    os.write(fd, script)
-    out = b""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], 0.2)
-        if ready:
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            out += chunk
-    _, status = os.waitpid(pid, 0)
-    os.close(fd)
-    return out.decode(errors="replace"), os.waitstatus_to_exitcode(status)
-
-
 def test_run_tty_in_the_foreground(runtime, bundle, cid):
     _tty_bundle(bundle)
     bundle.write()
-    out, status = _pty_run(runtime.cmd("run", "--bundle", bundle.path, cid),
+    out, status = run_in_pty(runtime.cmd("run", "--bundle", bundle.path, cid),
                            b"tty; echo $((6*7)); exit 4\n")
     assert "/dev/pts/" in out and "42" in out, out
     assert status == 4
@@ -169,7 +144,7 @@ def test_exec_tty_in_the_foreground(runtime, bundle, cid):
     bundle.config["process"]["args"] = ["sleep", "600"]
     runtime.create(bundle, cid, check=True)
     runtime.run("start", cid, check=True)
-    out, status = _pty_run(runtime.cmd("exec", "-t", cid, "sh"),
+    out, status = run_in_pty(runtime.cmd("exec", "-t", cid, "sh"),
                            b"tty; echo $((6*9)); exit 6\n")
     assert "/dev/pts/" in out and "54" in out, out
     assert status == 6
