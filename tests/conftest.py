@@ -31,8 +31,10 @@ def pytest_generate_tests(metafunc):
 
 def pytest_collection_modifyitems(config, items):
     if config.getoption("--runtime"):
-        kept = [i for i in items if "runtime" in getattr(i, "fixturenames", ())]
-        config.hook.pytest_deselected(items=[i for i in items if i not in kept])
+        kept, dropped = [], []
+        for item in items:
+            (kept if "runtime" in getattr(item, "fixturenames", ()) else dropped).append(item)
+        config.hook.pytest_deselected(items=dropped)
         items[:] = kept
     if IS_ROOT:
         return

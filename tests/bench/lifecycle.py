@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark: N sequential containers through create/start/delete and through
-`run`, and N `exec`s into a running container, for pyrunc beside runc (and crun, where this host lets it run), in
-one run, reported as ratios to runc. Also the peak RSS of each runtime
+`run`, and N `exec`s into a running container, for pyrunc beside runc (and
+crun, where this host lets it run), in one run, reported as ratios to runc. Also the peak RSS of each runtime
 command. Needs root and busybox-static.
 
     python3 tests/bench/lifecycle.py [-n 30] [--pyrunc /usr/local/bin/pyrunc]
@@ -138,6 +138,13 @@ def _wait_stopped(base: list[str], cid: str) -> None:
         time.sleep(0.002)
 
 
+def _cell(times: list[float], ref: list[float] | None, width: int, gap: str = " ") -> str:
+    """'mean ms (median ms) ratio-to-runc x' for one mode."""
+    mean, median = statistics.mean(times) * 1e3, statistics.median(times) * 1e3
+    ratio = mean / (statistics.mean(ref) * 1e3) if ref else float("nan")
+    return f"{mean:{width}.1f} ms ({median:6.1f} ms){gap}{ratio:5.2f}x"
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("-n", type=int, default=30, help="containers per runtime and mode")
@@ -174,15 +181,9 @@ def main() -> int:
         if r.error:
             print(f"{r.name:8} failed: {r.error}")
             continue
-        lm, lmed = statistics.mean(r.lifecycle) * 1e3, statistics.median(r.lifecycle) * 1e3
-        rm, rmed = statistics.mean(r.run) * 1e3, statistics.median(r.run) * 1e3
-        lr = lm / (statistics.mean(ref.lifecycle) * 1e3) if ref else float("nan")
-        rr = rm / (statistics.mean(ref.run) * 1e3) if ref else float("nan")
-        em, emed = statistics.mean(r.exec) * 1e3, statistics.median(r.exec) * 1e3
-        er = em / (statistics.mean(ref.exec) * 1e3) if ref else float("nan")
         rss = "/".join(str(r.rss.get(k, 0)) for k in ("create", "start", "delete", "run"))
-        print(f"{r.name:8} {lm:10.1f} ms ({lmed:6.1f} ms)   {lr:5.2f}x {rm:8.1f} ms "
-              f"({rmed:6.1f} ms) {rr:5.2f}x {em:8.1f} ms ({emed:6.1f} ms) {er:5.2f}x   {rss}")
+        print(f"{r.name:8} {_cell(r.lifecycle, ref and ref.lifecycle, 10, gap='   ')} "
+              f"{_cell(r.run, ref and ref.run, 8)} {_cell(r.exec, ref and ref.exec, 8)}   {rss}")
     return 0
 
 

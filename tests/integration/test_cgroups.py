@@ -822,4 +822,3 @@ def test_bad_resources_rejected_configLinuxControlGroups(runtime, bundle, cid, r
     assert res.returncode == 1, res.stderr
     assert re.search(match, res.stderr), res.stderr
     assert_nothing_left(runtime, cid)
-

@@ -84,4 +84,3 @@ def test_v2_views_and_freezer():
     m = CgroupManager([CgroupDir("", "/sys/fs/cgroup/x", 2, "/sys/fs/cgroup")], [], "v2")
     assert m.freezer_file() == "/sys/fs/cgroup/x/cgroup.freeze"
     assert [(v.name, v.version) for v in m.views()] == [("unified", 2)]
-
