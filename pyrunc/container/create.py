@@ -88,9 +88,11 @@ def create(root: str, cid: str, opts: CreateOptions) -> Created:
             record.data["intel_rdt"] = resctrl.setup(cid, *spec.intel_rdt).record()
             cdir.save(record)
         launch.cgroup_views = manager.views()
-        launch.state_dir_fd = os.open(cdir.path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
-        pid = parent.launch(launch, _Callbacks(cdir, record, manager, spec, rules))
-        os.close(launch.state_dir_fd)
+        launch.fifo_fd = os.open(cdir.fifo_path, os.O_PATH | os.O_CLOEXEC)
+        try:
+            pid = parent.launch(launch, _Callbacks(cdir, record, manager, spec, rules))
+        finally:
+            os.close(launch.fifo_fd)
         del record.data["creating"]
         cdir.save(record)
         if opts.pid_file:

@@ -20,9 +20,9 @@ import termios
 
 from ..errors import PyruncError
 
-# <asm-generic/ioctls.h>; the termios module does not have these two.
-TIOCGPTN = 0x80045430    # get the pty number
+# <asm-generic/ioctls.h>; the termios module does not have these.
 TIOCSPTLCK = 0x40045431  # (un)lock the pty slave
+TIOCGPTPEER = 0x5441     # open the slave of a master (Linux 4.13)
 
 
 def connect(path: str) -> int:
@@ -36,21 +36,31 @@ def connect(path: str) -> int:
     return sock.detach()
 
 
-def open_pty(rows: int, cols: int) -> tuple[int, int, str]:
-    """(master, slave, slave path) from the devpts mounted at /dev/pts in the
-    current root; the size is set when both values are non-zero."""
+def open_pty(rows: int, cols: int) -> tuple[int, int]:
+    """(master, slave) from the devpts mounted at /dev/pts in the current
+    root; the size is set when both values are non-zero. The master must be
+    on devpts (its fd is handed to the caller) and the slave is its peer
+    (TIOCGPTPEER), never a path the image could point elsewhere."""
+    from . import paths
+    from . import syscalls as sc
+
+    root = os.open("/", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
-        master = os.open("/dev/pts/ptmx", os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
-    except OSError as err:
-        raise PyruncError(f"process.terminal: opening /dev/pts/ptmx: {err.strerror} (the "
-                          "container needs a devpts mount at /dev/pts)") from None
+        master = paths.open_in_root(root, "/dev/pts/ptmx", os.O_RDWR | os.O_NOCTTY)
+    except PyruncError as err:
+        raise PyruncError(f"process.terminal: opening /dev/pts/ptmx: {err} (the container "
+                          "needs a devpts mount at /dev/pts)") from None
+    finally:
+        os.close(root)
+    if sc.fstatfs_type(master) != sc.DEVPTS_SUPER_MAGIC:
+        os.close(master)
+        raise PyruncError("process.terminal: /dev/pts/ptmx in the container is not on a "
+                          "devpts filesystem")
     fcntl.ioctl(master, TIOCSPTLCK, struct.pack("i", 0))  # unlockpt
-    number = struct.unpack("I", fcntl.ioctl(master, TIOCGPTN, b"\0" * 4))[0]
-    path = f"/dev/pts/{number}"
-    slave = os.open(path, os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
+    slave = fcntl.ioctl(master, TIOCGPTPEER, os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
     if rows and cols:
         set_size(master, rows, cols)
-    return master, slave, path
+    return master, slave
 
 
 def set_size(fd: int, rows: int, cols: int) -> None:

@@ -3,6 +3,7 @@ linux.mountLabel). Asking for a label on a kernel without that LSM is an
 error, not a silent skip (the container would run unconfined)."""
 from __future__ import annotations
 
+import errno
 import os
 
 from ..errors import ConfigError, PyruncError
@@ -31,26 +32,34 @@ def check(apparmor_profile: str, selinux_label: str, mount_label: str) -> None:
                               "on this kernel")
 
 
-def _write_attr(names: tuple[str, ...], value: str, what: str) -> None:
+def _write_attr(proc, names: tuple[str, ...], value: str, what: str) -> None:
+    """Through the init's private procfs (procfs.ProcHandle): a write meant
+    for our own attribute can then not be sent to another file by mounts
+    over the container's /proc/self/attr (CVE-2019-16884, CVE-2025-52881)."""
+    from ..errors import KernelError
+
     for name in names:
-        path = f"/proc/self/attr/{name}"
-        if os.path.exists(path):
-            try:
-                with open(path, "w") as f:
-                    f.write(value)
-                return
-            except OSError as err:
-                raise PyruncError(f"{what}: writing {path}: {err.strerror}") from None
-    raise PyruncError(f"{what}: /proc/self/attr is not available in the container")
+        try:
+            proc.write(f"thread-self/attr/{name}", value)
+            return
+        except KernelError as err:
+            if err.errno == errno.ENOENT:
+                continue
+            raise PyruncError(f"{what}: writing /proc/thread-self/attr/{name}: "
+                              f"{os.strerror(err.errno)}") from None
+        except OSError as err:
+            raise PyruncError(f"{what}: writing /proc/thread-self/attr/{name}: "
+                              f"{err.strerror}") from None
+    raise PyruncError(f"{what}: /proc/thread-self/attr is not available")
 
 
-def apply_apparmor(profile: str) -> None:
+def apply_apparmor(proc, profile: str) -> None:
     """Takes effect at the next execve (the user's program)."""
-    _write_attr(("apparmor/exec", "exec"), f"exec {profile}", "process.apparmorProfile")
+    _write_attr(proc, ("apparmor/exec", "exec"), f"exec {profile}", "process.apparmorProfile")
 
 
-def apply_selinux(label: str) -> None:
-    _write_attr(("exec",), label, "process.selinuxLabel")
+def apply_selinux(proc, label: str) -> None:
+    _write_attr(proc, ("exec",), label, "process.selinuxLabel")
 
 
 def mount_context(label: str, fstype: str) -> str | None:

@@ -90,13 +90,24 @@ def _walk(rootfd: int, path: str, create_dirs: bool, mode: int) -> tuple[list[st
 
 
 def _readlink(rootfd: int, parent: list[str], name: str) -> str | None:
+    """The target of a symlink to follow by hand (it may dangle), or None.
+    A /proc magic link (/proc/self/fd/N, /proc/PID/cwd...) is refused: its
+    text names an object outside the root (a host directory pyrunc holds
+    open, CVE-2024-21626), never a path inside it."""
     pfd = open_in_root(rootfd, "/".join(parent), os.O_PATH | os.O_DIRECTORY)
     try:
-        return os.readlink(name, dir_fd=pfd)
+        target = os.readlink(name, dir_fd=pfd)
     except OSError:
         return None
     finally:
         os.close(pfd)
+    try:
+        os.close(open_in_root(rootfd, "/".join(parent + [name])))
+    except KernelError as err:
+        if err.errno == errno.ELOOP:
+            raise PyruncError("/" + "/".join(parent + [name]) + " is a /proc magic link "
+                              "or a symlink loop: not followed") from None
+    return target
 
 
 def resolve_final(rootfd: int, path: str, create_dirs: bool = True,
@@ -176,3 +187,30 @@ def parent_and_name(rootfd: int, path: str) -> tuple[int, str]:
     the last component itself not followed (for symlink, mknod, unlink)."""
     parent, name = _walk(rootfd, path, True, 0o755)
     return open_in_root(rootfd, "/".join(parent), os.O_PATH | os.O_DIRECTORY), name
+
+
+def chdir_in_root(path: str) -> None:
+    """chdir to path taken inside the current root, never through a magic
+    link, as the current user (search permission applies); then check with
+    getcwd(2) that the working directory is inside the root (runc's check
+    for CVE-2024-21626)."""
+    root = os.open("/", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        fd = open_in_root(root, path, os.O_PATH | os.O_DIRECTORY)
+    finally:
+        os.close(root)
+    try:
+        os.fchdir(fd)
+    finally:
+        os.close(fd)
+    try:
+        cwd = syscalls.getcwd_raw()
+    except KernelError as err:
+        # A seccomp profile loaded before this (no no_new_privs) may deny
+        # getcwd: the lookup above already kept the path inside the root.
+        if err.errno in (errno.EPERM, errno.EACCES, errno.ENOSYS):
+            return
+        raise
+    if not cwd.startswith("/"):
+        raise PyruncError(f"the working directory {path!r} is outside the container's root "
+                          f"({cwd}): refused, possible container breakout")

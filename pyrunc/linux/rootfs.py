@@ -1,5 +1,6 @@
 """The container's root filesystem: propagation, the configured mounts, the
-switch of root (pivot_root or move+chroot), masked and read-only paths.
+switch of root (pivot_root or move+chroot). What is done after the switch
+(masked and read-only paths, /dev/console) is in finalize.py.
 
 Runs in the init, inside the new mount namespace. Functions take plain values.
 """
@@ -98,7 +99,8 @@ def mount_entry(rootfd: int, index: int, destination: str, source: str, fstype: 
     # Lexically cleaned like runc (".." stops at the root); symlinks are
     # resolved inside the root later.
     destination = os.path.normpath("/" + destination.lstrip("/"))
-    _check_destination(destination, fstype, where)
+    src = source if source.startswith("/") else os.path.join(bundle, source)
+    _check_destination(rootfd, destination, fstype, src, opts.bind, where)
     if "idmap" in opts.extensions or "ridmap" in opts.extensions:
         raise PyruncError(f"{where}.options: idmap mounts are not supported by this "
                           "version of pyrunc")
@@ -118,17 +120,49 @@ def mount_entry(rootfd: int, index: int, destination: str, source: str, fstype: 
     _finish(rootfd, destination, opts, where)
 
 
-def _check_destination(dest: str, fstype: str, where: str) -> None:
+# The /proc files lxcfs-style tools replace: the only mounts allowed under
+# /proc (runc's list).
+_PROC_FILES = {"cpuinfo", "diskstats", "meminfo", "stat", "swaps", "uptime", "loadavg",
+               "slabinfo", "sys/kernel/ns_last_pid", "sys/crypto/fips_enabled"}
+
+
+def _check_destination(rootfd: int, dest: str, fstype: str, source: str, bind: bool,
+                       where: str) -> None:
     parts = [p for p in dest.split("/") if p]
-    # Mounting over /proc files other than through a proc mount has been used
-    # to escape containers (CVE-2019-16884 family): only proc itself, or the
-    # files lxcfs-style tools replace, may be mounted under /proc.
-    if parts[:1] == ["proc"] and len(parts) > 1 and fstype != "proc":
-        allowed = {"cpuinfo", "diskstats", "meminfo", "stat", "swaps", "uptime",
-                   "loadavg", "slabinfo", "net/dev", "sys/kernel/ns_last_pid"}
-        if "/".join(parts[1:]) not in allowed:
-            raise PyruncError(f"{where}.destination: {dest} is inside /proc, which "
-                              "only allows mounts on a few files")
+    # Mounts over /proc files have been used to escape containers
+    # (CVE-2019-16884 family): /proc itself takes only a procfs, and below it
+    # only the few files lxcfs-style tools replace.
+    if parts[:1] == ["proc"]:
+        if len(parts) > 1:
+            if "/".join(parts[1:]) not in _PROC_FILES:
+                raise PyruncError(f"{where}.destination: {dest} is inside /proc, which "
+                                  "only allows mounts on a few files")
+        elif bind:
+            _check_proc_source(source, where)
+        elif fstype != "proc":
+            raise PyruncError(f"{where}: /proc cannot be mounted because it is not of "
+                              "type proc")
+    # proc and sysfs go exactly where the config says: a symlink (or a file)
+    # in the image at that place is refused, not followed (CVE-2019-19921,
+    # CVE-2023-27561; runc's wording).
+    if fstype in ("proc", "sysfs") and not bind:
+        st = paths.exists(rootfd, dest, follow=False)
+        if st is not None and not stat.S_ISDIR(st.st_mode):
+            raise PyruncError(f'{where}: filesystem "{fstype}" must be mounted on ordinary '
+                              "directory")
+
+
+def _check_proc_source(source: str, where: str) -> None:
+    try:
+        fd = os.open(source, os.O_PATH | os.O_CLOEXEC)
+    except OSError as err:
+        raise PyruncError(f"{where}.source: {source}: {err.strerror}") from None
+    try:
+        if sc.fstatfs_type(fd) != sc.PROC_SUPER_MAGIC:
+            raise PyruncError(f"{where}: /proc cannot be mounted because it is not of "
+                              "type proc")
+    finally:
+        os.close(fd)
 
 
 def _mount_bind(rootfd: int, dest: str, source: str, opts: mountopts.MountOptions,
@@ -163,7 +197,7 @@ def _mount_fs(rootfd: int, dest: str, source: str, fstype: str,
     try:
         target = paths.fd_path(fd)
         if "tmpcopyup" in opts.extensions:
-            _tmpcopyup(target, source, fstype, opts)
+            _tmpcopyup(rootfd, dest, fd, source, fstype, opts)
         else:
             try:
                 sc.mount(source or fstype, target, fstype, opts.flags, opts.data_string)
@@ -173,53 +207,67 @@ def _mount_fs(rootfd: int, dest: str, source: str, fstype: str,
         os.close(fd)
 
 
-def _tmpcopyup(target: str, source: str, fstype: str, opts: mountopts.MountOptions) -> None:
+def _tmpcopyup(rootfd: int, dest: str, lower: int, source: str, fstype: str,
+               opts: mountopts.MountOptions) -> None:
     """tmpfs whose initial content is what the image had at the destination
-    (owners, modes and times kept). The staging mount point lives in our own
-    mount namespace, so nothing shows on the host."""
-    staging = f"/tmp/.pyrunc-tmpcopyup-{os.getpid()}"
-    os.mkdir(staging, 0o700)
+    (owners, modes and times kept). The tmpfs goes straight onto the
+    destination; the image's directory stays reachable through the fd
+    `lower` (opened before the mount covered it), so no staging directory
+    is ever made, on the host or in the image."""
+    sc.mount(source or fstype, paths.fd_path(lower), fstype, opts.flags & ~sc.MS_RDONLY,
+             opts.data_string)
+    src = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=lower)
     try:
-        sc.mount(source or fstype, staging, fstype, opts.flags & ~sc.MS_RDONLY,
-                 opts.data_string)
+        upper = paths.open_in_root(rootfd, dest, os.O_RDONLY | os.O_DIRECTORY)
         try:
-            _copy_tree(target, staging)
+            _copy_tree(src, upper)
             if opts.flags & sc.MS_RDONLY:
-                sc.mount(None, staging, None, sc.MS_REMOUNT | opts.flags, opts.data_string)
-            sc.mount(staging, target, None, sc.MS_MOVE)
-        except BaseException:
-            sc.umount2(staging, sc.MNT_DETACH)
-            raise
+                sc.mount(None, paths.fd_path(upper), None, sc.MS_REMOUNT | opts.flags,
+                         opts.data_string)
+        finally:
+            os.close(upper)
     finally:
-        os.rmdir(staging)
+        os.close(src)
 
 
-def _copy_tree(src: str, dst: str) -> None:
-    """Copy directory contents keeping owner, mode and times; symlinks as links."""
+def _copy_tree(src: int, dst: int) -> None:
+    """Copy a directory's contents (fds of both) keeping owner, mode and
+    times, symlinks as links. Everything is opened relative to its parent's
+    fd without following symlinks: the copy never leaves the image's tree."""
+    nofollow = os.O_NOFOLLOW | os.O_CLOEXEC
     for entry in os.scandir(src):
-        s, d = entry.path, os.path.join(dst, entry.name)
+        name = entry.name
         st = entry.stat(follow_symlinks=False)
-        if entry.is_symlink():
-            os.symlink(os.readlink(s), d)
-        elif entry.is_dir(follow_symlinks=False):
-            os.mkdir(d, 0o700)
-            _copy_tree(s, d)
-        elif entry.is_file(follow_symlinks=False):
-            with open(s, "rb") as fi, open(d, "wb") as fo:
-                while True:
-                    chunk = fi.read(1 << 20)
-                    if not chunk:
-                        break
-                    fo.write(chunk)
+        if stat.S_ISLNK(st.st_mode):
+            os.symlink(os.readlink(name, dir_fd=src), name, dir_fd=dst)
+        elif stat.S_ISDIR(st.st_mode):
+            os.mkdir(name, 0o700, dir_fd=dst)
+            sub_src = os.open(name, os.O_RDONLY | os.O_DIRECTORY | nofollow, dir_fd=src)
+            sub_dst = os.open(name, os.O_RDONLY | os.O_DIRECTORY | nofollow, dir_fd=dst)
+            try:
+                _copy_tree(sub_src, sub_dst)
+            finally:
+                os.close(sub_src)
+                os.close(sub_dst)
+        elif stat.S_ISREG(st.st_mode):
+            fi = os.open(name, os.O_RDONLY | nofollow, dir_fd=src)
+            fo = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | nofollow, 0o600,
+                         dir_fd=dst)
+            try:
+                while os.sendfile(fo, fi, None, 1 << 24):
+                    pass
+            finally:
+                os.close(fi)
+                os.close(fo)
         else:
-            os.mknod(d, st.st_mode, st.st_rdev)
-        os.lchown(d, st.st_uid, st.st_gid)
-        if not entry.is_symlink():
-            os.chmod(d, stat.S_IMODE(st.st_mode))
-        os.utime(d, ns=(st.st_atime_ns, st.st_mtime_ns), follow_symlinks=False)
-    st = os.stat(src)
-    os.chown(dst, st.st_uid, st.st_gid)
-    os.chmod(dst, stat.S_IMODE(st.st_mode))
+            os.mknod(name, st.st_mode, st.st_rdev, dir_fd=dst)
+        os.chown(name, st.st_uid, st.st_gid, dir_fd=dst, follow_symlinks=False)
+        if not stat.S_ISLNK(st.st_mode):
+            os.chmod(name, stat.S_IMODE(st.st_mode), dir_fd=dst)
+        os.utime(name, ns=(st.st_atime_ns, st.st_mtime_ns), dir_fd=dst, follow_symlinks=False)
+    st = os.fstat(src)
+    os.fchown(dst, st.st_uid, st.st_gid)
+    os.fchmod(dst, stat.S_IMODE(st.st_mode))
 
 
 def _finish(rootfd: int, dest: str, opts: mountopts.MountOptions, where: str) -> None:
@@ -334,28 +382,3 @@ def set_root_propagation(propagation: str) -> None:
 
 def readonly_root() -> None:
     bind_remount("/", sc.MS_RDONLY, keep_existing=True)
-
-
-def mask_path(path: str, label: str = "") -> None:
-    """config-linux.md#configLinuxMaskedPaths: directories get an empty
-    read-only tmpfs, anything else /dev/null bound over it."""
-    try:
-        st = os.stat(path)
-    except (FileNotFoundError, NotADirectoryError):
-        return
-    if stat.S_ISDIR(st.st_mode):
-        data = f"context={label!r}" if label else None
-        sc.mount("tmpfs", path, "tmpfs", sc.MS_RDONLY, data)
-    else:
-        sc.mount("/dev/null", path, None, sc.MS_BIND)
-
-
-def readonly_path(path: str) -> None:
-    """config-linux.md#configLinuxReadonlyPaths: bind the path onto itself read-only."""
-    try:
-        sc.mount(path, path, None, sc.MS_BIND | sc.MS_REC)
-    except KernelError as err:
-        if err.errno in (errno.ENOENT, errno.ENOTDIR):
-            return
-        raise
-    bind_remount(path, sc.MS_RDONLY, keep_existing=True)

@@ -23,13 +23,15 @@ _NR = {
                "pidfd_open": 434, "open_tree": 428, "move_mount": 429,
                "sethostname": 170, "setdomainname": 171, "capget": 125, "capset": 126,
                "ioprio_set": 251, "sched_setattr": 314, "personality": 135,
-               "set_mempolicy": 238, "seccomp": 317},
+               "set_mempolicy": 238, "seccomp": 317, "fsopen": 430, "fsconfig": 431,
+               "fsmount": 432, "getcwd": 79},
     "aarch64": {"pivot_root": 41, "setns": 268, "unshare": 97, "openat2": 437,
                 "mount_setattr": 442, "close_range": 436, "keyctl": 219,
                 "pidfd_open": 434, "open_tree": 428, "move_mount": 429,
                 "sethostname": 161, "setdomainname": 162, "capget": 90, "capset": 91,
                 "ioprio_set": 30, "sched_setattr": 274, "personality": 92,
-                "set_mempolicy": 237, "seccomp": 277},
+                "set_mempolicy": 237, "seccomp": 277, "fsopen": 430, "fsconfig": 431,
+                "fsmount": 432, "getcwd": 17},
 }[_MACHINE]
 
 # mount(2) flags
@@ -85,6 +87,19 @@ OPEN_TREE_CLONE = 1
 OPEN_TREE_CLOEXEC = os.O_CLOEXEC
 MOVE_MOUNT_F_EMPTY_PATH = 0x4
 MOVE_MOUNT_T_EMPTY_PATH = 0x40
+
+# fsopen(2) / fsconfig(2) / fsmount(2)
+FSOPEN_CLOEXEC = 1
+FSCONFIG_SET_FLAG = 0
+FSCONFIG_SET_STRING = 1
+FSCONFIG_CMD_CREATE = 6
+FSMOUNT_CLOEXEC = 1
+
+# statfs(2) f_type values
+PROC_SUPER_MAGIC = 0x9FA0
+TMPFS_MAGIC = 0x01021994
+DEVPTS_SUPER_MAGIC = 0x1CD1
+SYSFS_MAGIC = 0x62656572
 
 # prctl(2)
 PR_SET_PDEATHSIG = 1
@@ -178,6 +193,47 @@ def move_mount(from_fd: int, from_path: str, to_fd: int, to_path: str, flags: in
         raise _fail("move_mount", what)
 
 
+def fsopen(fstype: str) -> int:
+    """A filesystem context (close-on-exec) for fsconfig/fsmount."""
+    fd = _syscall(_NR["fsopen"], _b(fstype), ctypes.c_uint(FSOPEN_CLOEXEC))
+    if fd < 0:
+        raise _fail("fsopen", fstype)
+    return fd
+
+
+def fsconfig(fsfd: int, cmd: int, key: str | None = None, value: str | None = None) -> None:
+    if _syscall(_NR["fsconfig"], ctypes.c_int(fsfd), ctypes.c_uint(cmd), _b(key), _b(value),
+                ctypes.c_int(0)) != 0:
+        raise _fail("fsconfig", f"{key}={value}" if key else f"cmd {cmd}")
+
+
+def fsmount(fsfd: int, attr_flags: int = 0) -> int:
+    """A detached mount of the configured filesystem (close-on-exec)."""
+    fd = _syscall(_NR["fsmount"], ctypes.c_int(fsfd), ctypes.c_uint(FSMOUNT_CLOEXEC),
+                  ctypes.c_uint(attr_flags))
+    if fd < 0:
+        raise _fail("fsmount")
+    return fd
+
+
+def fstatfs_type(fd: int) -> int:
+    """f_type of the filesystem fd is on (os.fstatvfs does not give it)."""
+    buf = ctypes.create_string_buffer(256)  # struct statfs is 120 bytes on 64-bit
+    if _libc.fstatfs(ctypes.c_int(fd), buf) != 0:
+        raise _fail("fstatfs", f"fd {fd}")
+    return ctypes.c_long.from_buffer(buf).value
+
+
+def getcwd_raw() -> str:
+    """getcwd(2) itself: it says "(unreachable)" for a directory outside the
+    current root, where libc's getcwd(3) (and os.getcwd) fail with ENOENT."""
+    buf = ctypes.create_string_buffer(4097)
+    res = _syscall(_NR["getcwd"], buf, ctypes.c_size_t(4097))
+    if res < 0:
+        raise _fail("getcwd")
+    return os.fsdecode(buf.value)
+
+
 def prctl(option: int, arg2: int = 0, arg3: int = 0, arg4: int = 0, arg5: int = 0) -> int:
     res = _libc.prctl(ctypes.c_int(option), ctypes.c_ulong(arg2), ctypes.c_ulong(arg3),
                       ctypes.c_ulong(arg4), ctypes.c_ulong(arg5))
@@ -198,11 +254,16 @@ def setdomainname(name: str) -> None:
         raise _fail("setdomainname", name)
 
 
+def close_range(first: int, last: int = 0xFFFFFFFF, flags: int = 0) -> None:
+    """Close (or with CLOSE_RANGE_CLOEXEC mark) fds first..last (5.9+/5.11+)."""
+    if _syscall(_NR["close_range"], ctypes.c_uint(first), ctypes.c_uint(last),
+                ctypes.c_uint(flags)) != 0:
+        raise _fail("close_range")
+
+
 def close_range_cloexec(first: int) -> None:
     """Mark every fd >= first close-on-exec (kernel 5.11+)."""
-    if _syscall(_NR["close_range"], ctypes.c_uint(first), ctypes.c_uint(0xFFFFFFFF),
-                ctypes.c_uint(CLOSE_RANGE_CLOEXEC)) != 0:
-        raise _fail("close_range")
+    close_range(first, 0xFFFFFFFF, CLOSE_RANGE_CLOEXEC)
 
 
 def join_session_keyring(name: str) -> int:

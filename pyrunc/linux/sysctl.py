@@ -35,10 +35,23 @@ def check(sysctl: dict[str, str], private: set[str]) -> None:
 
 
 def apply(sysctl: dict[str, str]) -> None:
-    for key, value in sysctl.items():
-        path = "/proc/sys/" + key.replace(".", "/")
-        try:
-            with open(path, "w") as f:
-                f.write(value)
-        except OSError as err:
-            raise PyruncError(f"linux.sysctl.{key}: writing {path}: {err.strerror}") from None
+    """Through a private procfs (procfs.ProcHandle), never the container's
+    /proc: mounts over /proc/sys placed by the image or a shared volume must
+    not turn a namespaced key into a write to a host-wide file. /proc/sys/net
+    and the IPC/UTS keys follow the writer's namespaces, which are the
+    container's."""
+    from .procfs import ProcHandle
+
+    proc = ProcHandle.open()
+    try:
+        for key, value in sysctl.items():
+            sub = "sys/" + key.replace(".", "/")
+            try:
+                proc.write(sub, value)
+            except OSError as err:
+                raise PyruncError(f"linux.sysctl.{key}: writing /proc/{sub}: "
+                                  f"{err.strerror}") from None
+            except PyruncError as err:
+                raise PyruncError(f"linux.sysctl.{key}: {err}") from None
+    finally:
+        proc.close()

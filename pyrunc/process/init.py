@@ -19,8 +19,8 @@ import stat
 # Python library is out of reach.
 from .. import hooks
 from ..errors import PyruncError
-from ..linux import (capabilities, console, devices, lsm, namespaces, netlink, paths, rlimits,
-                     rootfs, signals, sysctl)
+from ..linux import (capabilities, console, devices, finalize, lsm, namespaces, netlink, paths,
+                     procfs, rlimits, rootfs, signals, sysctl)
 from ..linux import syscalls as sc
 from ..linux import users
 from .launch import Launch
@@ -39,6 +39,8 @@ class Init:
         self.executable = ""
         self.env = list(launch.env)
         self.fifo_fd = -1
+        # A private procfs for our own writes and fd re-opens (procfs.py).
+        self.proc: procfs.ProcHandle | None = None
         self.caller_umask = os.umask(0o022)  # 0022 while building the rootfs
 
     # --- the steps, in the order steps() lists them ----------------------------
@@ -52,6 +54,12 @@ class Init:
 
     def loopback_up(self) -> None:
         netlink.loopback_up()
+
+    def open_proc(self) -> None:
+        # After the config's mounts: no fd of pyrunc that leads into a procfs
+        # exists while their host sources are looked up. Inside the PID
+        # namespace, so that thread-self is this process.
+        self.proc = procfs.ProcHandle.open(subset_pid=True)
 
     def prepare_root(self) -> None:
         spec = self.launch.spec
@@ -79,7 +87,10 @@ class Init:
         devices.dev_symlinks(self.rootfd)
 
     def make_cwd(self) -> None:
-        os.close(paths.mkdir_all(self.rootfd, self.launch.cwd))
+        try:
+            os.close(paths.mkdir_all(self.rootfd, self.launch.cwd))
+        except PyruncError as err:
+            raise PyruncError(f"process.cwd {self.launch.cwd!r}: {err}") from None
 
     def runtime_hooks(self) -> None:
         # prestart and createRuntime run in the runtime namespace: the parent
@@ -133,17 +144,15 @@ class Init:
     def lsm_labels(self) -> None:
         # Both take effect at the execve of the user's program.
         if self.launch.apparmor_profile:
-            lsm.apply_apparmor(self.launch.apparmor_profile)
+            lsm.apply_apparmor(self.proc, self.launch.apparmor_profile)
         if self.launch.selinux_label:
-            lsm.apply_selinux(self.launch.selinux_label)
+            lsm.apply_selinux(self.proc, self.launch.selinux_label)
 
     def readonly_paths(self) -> None:
-        for path in self.launch.spec.readonly_paths:
-            rootfs.readonly_path(path)
+        finalize.readonly_paths(self.launch.spec.readonly_paths)
 
     def masked_paths(self) -> None:
-        for path in self.launch.spec.masked_paths:
-            rootfs.mask_path(path, self.launch.spec.mount_label)
+        finalize.mask_paths(self.launch.spec.masked_paths, self.launch.spec.mount_label)
 
     def session_keyring(self) -> None:
         try:
@@ -162,10 +171,10 @@ class Init:
 
     def oom_score_adj(self) -> None:
         try:
-            with open("/proc/self/oom_score_adj", "w") as f:
-                f.write(str(self.launch.oom_score_adj))
-        except OSError as err:
-            raise PyruncError(f"process.oomScoreAdj: {err.strerror}") from None
+            self.proc.write("self/oom_score_adj", str(self.launch.oom_score_adj))
+        except (OSError, PyruncError) as err:
+            raise PyruncError(f"process.oomScoreAdj: {getattr(err, 'strerror', None) or err}"
+                              ) from None
 
     def no_new_privileges(self) -> None:
         capabilities.set_no_new_privs()
@@ -180,7 +189,7 @@ class Init:
             os.close(fd)
 
     def prepare_fds(self) -> None:
-        prepare_fds(self.launch.extra_fds)
+        prepare_fds(self.launch.extra_fds, self.proc)
 
     def drop_bounding(self) -> None:
         capabilities.drop_bounding(self.launch.caps.bounding)
@@ -190,9 +199,9 @@ class Init:
         the controlling terminal, fds 0-2 and /dev/console; the master goes
         to the console socket."""
         rows, cols = self.launch.console_size
-        master, slave, path = console.open_pty(rows, cols)
+        master, slave = console.open_pty(rows, cols)
         if not self.launch.exec_mode:
-            _bind_console(path)
+            finalize.bind_console(slave)
         console.send_master(self.launch.console_fd, master)
         os.close(master)
         console.become_controlling(slave)
@@ -222,11 +231,15 @@ class Init:
         os.umask(self.launch.umask if self.launch.umask is not None else self.caller_umask)
 
     def chdir(self) -> None:
+        # Inside the root and never through a magic link: /proc/self/fd/N
+        # would be an fd of ours (CVE-2024-21626).
         try:
-            os.chdir(self.launch.cwd)
+            paths.chdir_in_root(self.launch.cwd)
         except OSError as err:
             raise PyruncError(f"process.cwd: chdir to {self.launch.cwd!r}: "
                               f"{err.strerror}") from None
+        except PyruncError as err:
+            raise PyruncError(f"process.cwd: chdir to {self.launch.cwd!r}: {err}") from None
 
     def default_env(self) -> None:
         if not any(e.startswith("HOME=") for e in self.env):
@@ -246,19 +259,24 @@ class Init:
         self.chan.send("ready")
 
     def await_start(self) -> None:
-        # Blocks until `start` opens the fifo for reading. Relative to an
-        # O_PATH fd of the state directory: the host path is out of reach
-        # after pivot_root, and /proc/self/fd is not readable by a
-        # non-dumpable process that switched to another user.
-        self.fifo_fd = os.open("exec.fifo", os.O_WRONLY | os.O_CLOEXEC,
-                               dir_fd=self.launch.state_dir_fd)
-        os.close(self.launch.state_dir_fd)
+        # Blocks until `start` opens the fifo for reading. The init holds an
+        # O_PATH fd of the fifo (not of the state directory, which would
+        # lead to the host's filesystem); it is re-opened for writing
+        # through the private procfs, as runc does.
+        self.fifo_fd = self.proc.reopen(self.launch.fifo_fd, os.O_WRONLY)
+        os.close(self.launch.fifo_fd)
 
     def start_container_hooks(self) -> None:
         hooks.run_all("startContainer", self.launch.spec.hooks["startContainer"],
                       self._hook_state("created"))  # runc's status for these hooks
 
     def exec(self) -> None:
+        # execve resolves its path before close-on-exec applies: no fd of
+        # ours but the one that reports the execve may exist by then
+        # (CVE-2024-21626: /proc/self/fd/N as the program).
+        keep = self.chan.fileno() if self.launch.exec_mode else self.fifo_fd
+        procfs.close_fds_from(3 + self.launch.extra_fds, keep, self.proc)
+        self.proc = None
         signals.reset_all()
         try:
             os.execve(self.executable, self.launch.args, _environ(self.env))
@@ -291,6 +309,7 @@ def steps(init: Init) -> list:
         if launch.setup_dev:
             out.append(init.devices)
         out.append(init.make_cwd)
+    out.append(init.open_proc)
     if launch.runtime_hooks:
         out.append(init.runtime_hooks)
     if spec.hooks["createContainer"]:
@@ -387,7 +406,7 @@ def exec_steps(init: Init) -> list:
     the process was born in its cgroup; only the process's own settings
     remain."""
     launch = init.launch
-    out = [init.nondumpable]
+    out = [init.nondumpable, init.open_proc]
     if launch.cpu_affinity:
         out.append(init.cpu_affinity)
     if launch.terminal:
@@ -397,19 +416,6 @@ def exec_steps(init: Init) -> list:
     # (the socket is close-on-exec), of a failure from an error message.
     out += [init.report_exec, init.exec]
     return out
-
-
-def _bind_console(slave_path: str) -> None:
-    """config-linux.md#configLinuxDefaultDevices: /dev/console is the
-    terminal, bound from the pty slave."""
-    try:
-        os.close(os.open("/dev/console", os.O_CREAT | os.O_WRONLY | os.O_NOFOLLOW
-                         | os.O_CLOEXEC, 0o600))
-    except FileExistsError:
-        pass
-    except OSError as err:
-        raise PyruncError(f"creating /dev/console: {err.strerror}") from None
-    sc.mount(slave_path, "/dev/console", None, sc.MS_BIND)
 
 
 def _report_to_start(fd: int, err: BaseException) -> None:
@@ -462,7 +468,7 @@ def _check_executable(name: str, path: str) -> None:
         raise PyruncError(f'exec: "{name}": permission denied')
 
 
-def prepare_fds(extra: int) -> None:
+def prepare_fds(extra: int, proc: procfs.ProcHandle | None) -> None:
     """Exactly fds 0-2 and the LISTEN_FDS/--preserve-fds ones (3..3+extra-1)
     reach the program; everything else of ours is close-on-exec
     (runtime-linux.md#runtimeLinuxFileDescriptors, CVE-2024-21626)."""
@@ -471,4 +477,4 @@ def prepare_fds(extra: int) -> None:
             os.set_inheritable(fd, True)
         except OSError:
             pass
-    sc.close_range_cloexec(3 + extra)
+    procfs.close_fds_on_exec(3 + extra, proc)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 class Launch:
     __slots__ = (
-        "id", "spec", "state_dir_fd", "cgroup_views", "no_pivot", "no_new_keyring",
+        "id", "spec", "fifo_fd", "cgroup_views", "no_pivot", "no_new_keyring",
         "extra_fds", "listen_fds", "caps", "rlimits", "env", "cwd", "args", "user",
         "umask", "no_new_privileges", "oom_score_adj", "join_fds", "new_ns_flags",
         "new_userns", "in_userns", "new_cgroupns", "new_timens", "new_netns",
@@ -18,7 +18,9 @@ class Launch:
     def __init__(self) -> None:
         self.id = ""
         self.spec = None                 # bundle.Spec
-        self.state_dir_fd = -1           # O_PATH fd of <root>/<id>, for the exec fifo
+        # An O_PATH fd of the exec fifo itself, never of a directory: no fd of
+        # the init may lead to the host's filesystem (CVE-2024-21626).
+        self.fifo_fd = -1
         self.cgroup_views: list = []     # cgroups.CgroupView for `cgroup` mounts
         self.no_pivot = False
         self.no_new_keyring = False
