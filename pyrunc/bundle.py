@@ -566,6 +566,9 @@ def _check_namespaces(spec: Spec) -> None:
     if user is not None and not user.path and not (spec.uid_mappings and spec.gid_mappings):
         raise ConfigError("linux.uidMappings: a new user namespace needs uidMappings "
                           "and gidMappings")
+    for field, maps in (("linux.uidMappings", spec.uid_mappings),
+                        ("linux.gidMappings", spec.gid_mappings)):
+        check_id_mappings(maps, field)
     if spec.hostname and spec.namespace("uts") is None:
         raise ConfigError("hostname: setting a hostname needs a private uts namespace")
     if spec.domainname and spec.namespace("uts") is None:
@@ -577,6 +580,32 @@ def _check_namespaces(spec: Spec) -> None:
         if clock not in ("monotonic", "boottime"):
             raise ConfigError(f"linux.timeOffsets.{clock}: unknown clock (only "
                               "monotonic and boottime have time namespace offsets)")
+
+
+# user_namespaces(7): at most 340 lines in uid_map/gid_map (Linux 4.15+).
+_MAX_ID_MAPS = 340
+
+
+def check_id_mappings(maps: list[IDMap], field: str) -> None:
+    """What the kernel would refuse in uid_map/gid_map, refused here with the
+    field's name (config-linux.md#configLinuxUserNamespaceMappings): empty
+    ranges, ranges past 2^32, overlapping ranges on either side."""
+    if len(maps) > _MAX_ID_MAPS:
+        raise ConfigError(f"{field}: {len(maps)} ranges; the kernel takes at most "
+                          f"{_MAX_ID_MAPS}")
+    for i, m in enumerate(maps):
+        if m.size < 1:
+            raise ConfigError(f"{field}[{i}].size: must be at least 1")
+        for name, start in (("containerID", m.container_id), ("hostID", m.host_id)):
+            if start + m.size > 1 << 32:
+                raise ConfigError(f"{field}[{i}]: {name} {start} + size {m.size} goes past "
+                                  "the last id (4294967295)")
+        for j, other in enumerate(maps[:i]):
+            for name, a, b in (("containerID", m.container_id, other.container_id),
+                               ("hostID", m.host_id, other.host_id)):
+                if a < b + other.size and b < a + m.size:
+                    raise ConfigError(f"{field}[{i}]: its {name} range overlaps "
+                                      f"{field}[{j}]")
 
 
 def _present(raw: dict, dotted: str) -> bool:

@@ -22,6 +22,9 @@ from .linux import proc
 OCI_VERSION = "1.3.0"
 STATE_FILE = "state.json"
 FIFO = "exec.fifo"
+# How long a command waits for another one on the same container (create
+# holds the lock while hooks run, which may take a while).
+LOCK_TIMEOUT = 60.0
 _ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+-.")
 
 
@@ -144,14 +147,26 @@ class ContainerDir:
             pass
 
     # --- locking ------------------------------------------------------------
-    def lock(self) -> None:
+    def lock(self, timeout: float = LOCK_TIMEOUT) -> None:
         """Take the exclusive lock every mutating command holds (flock on the
-        directory itself, released when the process exits)."""
+        directory itself, released when the process exits). Waits for a
+        command in progress (a create holds it until it returns), but not
+        forever."""
         try:
             fd = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         except FileNotFoundError:
             raise ContainerNotExist(self.id) from None
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    os.close(fd)
+                    raise PyruncError(f"container {self.id} is locked by another pyrunc "
+                                      f"command (waited {timeout:g}s)") from None
+                time.sleep(0.005)
         self._lock_fd = fd
 
     def unlock(self) -> None:

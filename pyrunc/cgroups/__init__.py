@@ -151,6 +151,18 @@ class CgroupManager:
         return self.dirs[0] if self.dirs else None
 
     # --- lifecycle -------------------------------------------------------------
+    def reserve(self) -> None:
+        """List the directories create() will make (those missing now) before
+        making any: recorded in between, they let `delete --force` remove
+        them even if create is killed halfway."""
+        for d in self.dirs:
+            rel = os.path.relpath(d.path, d.mountpoint)
+            current = d.mountpoint
+            for part in ([] if rel == "." else rel.split("/")):
+                current = os.path.join(current, part)
+                if not os.path.isdir(current) and current not in self.created:
+                    self.created.append(current)
+
     def create(self) -> None:
         """Create the directories (and missing parents), remembering which ones
         this container made, so delete removes those and no others."""
@@ -172,7 +184,8 @@ class CgroupManager:
             parent, current = current, os.path.join(current, part)
             try:
                 os.mkdir(current, 0o755)
-                self.created.append(current)
+                if current not in self.created:
+                    self.created.append(current)
             except FileExistsError:
                 pass
             if cpuset:
@@ -291,6 +304,7 @@ class CgroupManager:
         Processes still inside are killed: an empty cgroup is the only kind
         rmdir accepts, and a failed delete must not strand the container."""
         deadline = time.monotonic() + timeout
+        leaves = {d.path for d in self.dirs}
         for path in sorted(self.created, key=lambda p: p.count("/"), reverse=True):
             delay = 0.001
             while True:
@@ -300,6 +314,10 @@ class CgroupManager:
                 except FileNotFoundError:
                     break
                 except OSError as err:
+                    if path not in leaves:
+                        # A parent we made that another container now uses
+                        # (or made first, when create was killed halfway).
+                        break
                     if err.errno != errno.EBUSY or time.monotonic() > deadline:
                         raise PyruncError(f"cannot remove cgroup {path}: "
                                           f"{err.strerror}") from None

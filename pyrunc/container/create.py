@@ -73,13 +73,22 @@ def create(root: str, cid: str, opts: CreateOptions) -> Created:
     manager = CgroupManager.plan(spec.cgroups_path, cid, rootless=opts.rootless == "true")
     rules = _device_rules(spec)
     cdir.reserve()
+    # Held until create returns: a delete, start or second create of this id
+    # waits for the outcome instead of seeing a half-made container.
+    cdir.lock()
+    manager.reserve()
     record = state.Record(_initial_record(spec, cid, manager))
     pid = 0
     try:
+        # Every cgroup it will make is on disk before it makes any, so that
+        # `delete --force` undoes a create killed at any point.
         cdir.save(record)
         os.mkfifo(cdir.fifo_path, 0o622)
         os.chmod(cdir.fifo_path, 0o622)  # mkfifo is subject to the umask
         manager.create()
+        if manager.is_frozen():
+            # Our own intermediate would be frozen there, and create with it.
+            raise PyruncError("container's cgroup unexpectedly frozen")
         record.data["cgroup"] = manager.record()
         manager.enable_controllers()
         if spec.intel_rdt is not None:
@@ -101,6 +110,8 @@ def create(root: str, cid: str, opts: CreateOptions) -> Created:
     except BaseException:
         _undo(cdir, manager, pid, record)
         raise
+    finally:
+        cdir.unlock()
 
 
 def _check_terminal(spec: bundle.Spec, opts: CreateOptions) -> None:

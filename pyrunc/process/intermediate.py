@@ -21,6 +21,7 @@ def run(launch: Launch, chan: Channel) -> None:
         # A process that joins the container must not be ptrace-able or have
         # its /proc/PID/exe (the host interpreter) opened by the container.
         syscalls.prctl(syscalls.PR_SET_DUMPABLE, 0)
+        _close_inherited(launch, chan)
         if launch.spec.seccomp is not None:
             _build_seccomp(launch, chan)
         namespaces.join(launch.join_fds)
@@ -55,6 +56,24 @@ def run(launch: Launch, chan: Channel) -> None:
     except BaseException as err:  # noqa: BLE001 - reported to the parent
         child_fail(chan, err)
     os._exit(0)
+
+
+def _close_inherited(launch: Launch, chan: Channel) -> None:
+    """Close every fd the fork copied from the parent but what the container's
+    processes need: the parent's lock on the state directory (which would
+    outlive it in the init), its log file, anything else it had open. No fd
+    of the parent may be reachable from the container (CVE-2024-21626)."""
+    keep = sorted({chan.fileno(), launch.fifo_fd, launch.console_fd}
+                  | {fd for _kind, fd, _path in launch.join_fds}
+                  | set(range(3 + launch.extra_fds)))
+    first = 3 + launch.extra_fds
+    for fd in keep:
+        if fd < first:
+            continue
+        if fd > first:
+            syscalls.close_range(first, fd - 1)
+        first = fd + 1
+    syscalls.close_range(first)
 
 
 def _build_seccomp(launch: Launch, chan: Channel) -> None:

@@ -89,22 +89,32 @@ def launch(spec_launch: Launch, callbacks: Callbacks) -> int:
 
 
 def _await_init_pid(chan: Channel, intermediate: int, launch: Launch) -> int:
+    """The init's pid; the intermediate is reaped. On any failure (a uid_map
+    the kernel refuses, say) the intermediate is killed first: it may be
+    blocked waiting for an answer that will not come."""
     try:
-        while True:
-            msg = _next(chan)
-            kind = msg.get("type")
-            if kind == "userns":
-                spec = launch.spec
-                namespaces.write_id_maps(intermediate,
-                                         "".join(m.line() for m in spec.uid_mappings),
-                                         "".join(m.line() for m in spec.gid_mappings))
-                chan.send("userns-ok")
-            elif kind == "pid":
-                return int(msg["pid"])
-            else:
-                raise ProcessStartError(f"sync channel: unexpected message {kind!r}")
-    finally:
-        _reap(intermediate)
+        pid = _next_init_pid(chan, intermediate, launch)
+    except BaseException:
+        _kill_and_reap(intermediate)
+        raise
+    _reap(intermediate)
+    return pid
+
+
+def _next_init_pid(chan: Channel, intermediate: int, launch: Launch) -> int:
+    while True:
+        msg = _next(chan)
+        kind = msg.get("type")
+        if kind == "userns":
+            spec = launch.spec
+            namespaces.write_id_maps(intermediate,
+                                     "".join(m.line() for m in spec.uid_mappings),
+                                     "".join(m.line() for m in spec.gid_mappings))
+            chan.send("userns-ok")
+        elif kind == "pid":
+            return int(msg["pid"])
+        else:
+            raise ProcessStartError(f"sync channel: unexpected message {kind!r}")
 
 
 def _await_execve(chan: Channel) -> None:
