@@ -341,8 +341,16 @@ def exec_process(base: dict | None, args: list[str], env: list[str], cwd: str, u
         u["additionalGids"] = gids
     raw["user"] = u
     if caps:
-        c = {k: list(v) for k, v in (raw.get("capabilities") or {}).items()}
-        for key in ("bounding", "effective", "permitted", "inheritable", "ambient"):
+        # runc's rule since CVE-2022-29162: --cap goes into the bounding,
+        # effective and permitted sets, never into inheritable (a process
+        # with inheritable capabilities gains them from file capabilities at
+        # execve), and into ambient only where the config has an inheritable
+        # set (ambient needs the capability inheritable too).
+        c = {k: list(v) for k, v in (raw.get("capabilities") or {}).items() if v is not None}
+        keys = ["bounding", "effective", "permitted"]
+        if "inheritable" in c:
+            keys.append("ambient")
+        for key in keys:
             c[key] = list(dict.fromkeys(list(c.get(key) or []) + list(caps)))
         raw["capabilities"] = c
     if no_new_privs:

@@ -40,7 +40,7 @@ def pytest_collection_modifyitems(config, items):
         return
     skip = pytest.mark.skip(reason="integration test: needs root and a real kernel")
     for item in items:
-        if "integration" in item.nodeid.split(os.sep):
+        if {"integration", "security"} & set(item.nodeid.split(os.sep)):
             item.add_marker(skip)
 
 

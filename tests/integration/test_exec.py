@@ -78,7 +78,8 @@ def test_exec_own_env_cwd_user(runtime, cid, running):
 
 
 def test_exec_capabilities(runtime, cid, running):
-    """--cap adds a capability to the exec'd process (runc adds it to every set)."""
+    """--cap adds a capability to the exec'd process's bounding set (and effective and
+    permitted; tests/security/test_exec_privileges.py checks every set)."""
     base = runtime.run("exec", cid, "grep", "CapBnd", "/proc/self/status").stdout
     added = runtime.run("exec", "--cap", "CAP_SYS_ADMIN", cid, "grep", "CapBnd",
                         "/proc/self/status").stdout
