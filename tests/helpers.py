@@ -8,9 +8,11 @@ import os
 import pty
 import select
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -230,6 +232,22 @@ def processes_of(cid: str) -> list[int]:
     return out
 
 
+def files_under(*tops: str) -> dict[str, tuple[int, int]]:
+    """Every file and directory under tops with (mtime_ns, size): what the
+    host has, to compare before and after an attack."""
+    out = {}
+    for top in tops:
+        for dirpath, dirnames, filenames in os.walk(top):
+            for name in dirnames + filenames:
+                path = os.path.join(dirpath, name)
+                try:
+                    st = os.lstat(path)
+                except FileNotFoundError:
+                    continue
+                out[path] = (st.st_mtime_ns, st.st_size)
+    return out
+
+
 def assert_nothing_left(runtime: "Runtime", cid: str) -> None:
     """A failed command leaves no state directory, cgroup or process behind."""
     assert cid not in runtime.container_ids(), f"state directory left in {runtime.root}"
@@ -265,3 +283,36 @@ def run_in_pty(argv: list[str], script: bytes = b"", env: dict | None = None,
     _, status = os.waitpid(pid, 0)
     os.close(fd)
     return out.decode(errors="replace"), os.waitstatus_to_exitcode(status)
+
+
+class ConsoleReceiver:
+    """A console socket like containerd's or conmon's: accept once, one
+    recvmsg with the name and exactly one fd."""
+
+    def __init__(self, path: str) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(path)
+        self.sock.listen(1)
+        self.sock.settimeout(30)
+        self.name = b""
+        self.fds: list[int] = []
+        self.error = None
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self) -> None:
+        try:
+            conn, _ = self.sock.accept()
+            with conn:
+                self.name, self.fds, _flags, _addr = socket.recv_fds(conn, 4096, 4)
+        except Exception as err:  # noqa: BLE001
+            self.error = err
+
+    def master(self) -> int:
+        self.thread.join(30)
+        assert self.error is None, self.error
+        assert len(self.fds) == 1, self.fds
+        return self.fds[0]
+
+    def close(self) -> None:
+        self.sock.close()

@@ -91,22 +91,22 @@ def _walk(rootfd: int, path: str, create_dirs: bool, mode: int) -> tuple[list[st
 
 def _readlink(rootfd: int, parent: list[str], name: str) -> str | None:
     """The target of a symlink to follow by hand (it may dangle), or None.
-    A /proc magic link (/proc/self/fd/N, /proc/PID/cwd...) is refused: its
-    text names an object outside the root (a host directory pyrunc holds
-    open, CVE-2024-21626), never a path inside it."""
+    Never inside procfs: its ordinary symlinks (self, thread-self, mounts)
+    always resolve, so openat2 follows them, and the others are magic links
+    (/proc/self/fd/N, /proc/PID/cwd) whose text names an object outside the
+    root (a host directory pyrunc holds open, CVE-2024-21626), never a path
+    inside it. An fd opened here could even take the number N itself."""
     pfd = open_in_root(rootfd, "/".join(parent), os.O_PATH | os.O_DIRECTORY)
     try:
-        target = os.readlink(name, dir_fd=pfd)
-    except OSError:
-        return None
+        try:
+            target = os.readlink(name, dir_fd=pfd)
+        except OSError:
+            return None
+        if syscalls.fstatfs_type(pfd) == syscalls.PROC_SUPER_MAGIC:
+            raise PyruncError("/" + "/".join(parent + [name]) + " is a /proc magic link "
+                              "(or a /proc entry that does not resolve): not followed")
     finally:
         os.close(pfd)
-    try:
-        os.close(open_in_root(rootfd, "/".join(parent + [name])))
-    except KernelError as err:
-        if err.errno == errno.ELOOP:
-            raise PyruncError("/" + "/".join(parent + [name]) + " is a /proc magic link "
-                              "or a symlink loop: not followed") from None
     return target
 
 
@@ -114,6 +114,18 @@ def resolve_final(rootfd: int, path: str, create_dirs: bool = True,
                   mode: int = 0o755) -> tuple[int, str]:
     """(O_PATH fd of the parent directory, final name) for path inside the
     root, with a final symlink followed even if it dangles."""
+    try:
+        fd = open_in_root(rootfd, path)
+    except KernelError:
+        pass  # missing or dangling (or refused): resolved by hand below
+    else:
+        # It exists: the kernel resolved it inside the root.
+        try:
+            comps = _canonical(rootfd, fd)
+        finally:
+            os.close(fd)
+        return (open_in_root(rootfd, "/".join(comps[:-1]), os.O_PATH | os.O_DIRECTORY),
+                comps[-1] if comps else "")
     for _ in range(_MAX_SYMLINKS):
         parent, name = _walk(rootfd, path, create_dirs, mode)
         target = _readlink(rootfd, parent, name) if name else None

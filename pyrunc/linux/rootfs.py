@@ -152,6 +152,21 @@ def _check_destination(rootfd: int, dest: str, fstype: str, source: str, bind: b
                               "directory")
 
 
+def _mount_point(rootfd: int, dest: str, directory: bool, where: str) -> int:
+    """O_PATH fd of the mount point (made if missing) inside the root. It
+    must not lie inside a procfs unless the destination is one of the
+    allowed /proc files: an image symlink (/data -> /proc/sys/kernel) would
+    otherwise carry a mount under /proc past the lexical check."""
+    fd = paths.mkdir_all(rootfd, dest) if directory else paths.make_file(rootfd, dest)
+    parts = dest.strip("/").split("/")
+    allowed = parts == ["proc"] or (parts[0] == "proc" and "/".join(parts[1:]) in _PROC_FILES)
+    if not allowed and sc.fstatfs_type(fd) == sc.PROC_SUPER_MAGIC:
+        os.close(fd)
+        raise PyruncError(f"{where}.destination: {dest} resolves to a place inside /proc "
+                          "(through a symlink in the image): refused")
+    return fd
+
+
 def _check_proc_source(source: str, where: str) -> None:
     try:
         fd = os.open(source, os.O_PATH | os.O_CLOEXEC)
@@ -173,9 +188,9 @@ def _mount_bind(rootfd: int, dest: str, source: str, opts: mountopts.MountOption
     except OSError as err:
         raise PyruncError(f"{where}.source: bind source {src}: {err.strerror}") from None
     if stat.S_ISDIR(st.st_mode):
-        fd = paths.mkdir_all(rootfd, dest)
+        fd = _mount_point(rootfd, dest, True, where)
     else:
-        fd = paths.make_file(rootfd, dest)
+        fd = _mount_point(rootfd, dest, False, where)
     try:
         sc.mount(src, paths.fd_path(fd), None, sc.MS_BIND | (opts.flags & sc.MS_REC))
     finally:
@@ -193,7 +208,7 @@ def _mount_fs(rootfd: int, dest: str, source: str, fstype: str,
               opts: mountopts.MountOptions, where: str) -> None:
     if not fstype:
         raise PyruncError(f"{where}.type: a mount that is not a bind mount needs a type")
-    fd = paths.mkdir_all(rootfd, dest)
+    fd = _mount_point(rootfd, dest, True, where)
     try:
         target = paths.fd_path(fd)
         if "tmpcopyup" in opts.extensions:

@@ -6,46 +6,11 @@ from __future__ import annotations
 import os
 import re
 import select
-import socket
-import threading
 import time
 
 import pytest
 
-from helpers import assert_nothing_left, run_in_pty
-
-
-class ConsoleReceiver:
-    """A console socket like containerd's or conmon's: accept once, one
-    recvmsg with the name and exactly one fd."""
-
-    def __init__(self, path: str) -> None:
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.bind(path)
-        self.sock.listen(1)
-        self.sock.settimeout(30)
-        self.name = b""
-        self.fds: list[int] = []
-        self.error = None
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
-
-    def _accept(self) -> None:
-        try:
-            conn, _ = self.sock.accept()
-            with conn:
-                self.name, self.fds, _flags, _addr = socket.recv_fds(conn, 4096, 4)
-        except Exception as err:  # noqa: BLE001
-            self.error = err
-
-    def master(self) -> int:
-        self.thread.join(30)
-        assert self.error is None, self.error
-        assert len(self.fds) == 1, self.fds
-        return self.fds[0]
-
-    def close(self) -> None:
-        self.sock.close()
+from helpers import ConsoleReceiver, assert_nothing_left, run_in_pty
 
 
 def _talk(master: int, command: bytes, until: bytes, timeout: float = 15) -> str:
