@@ -222,8 +222,13 @@ class Init:
             capabilities.set_keepcaps(False)
 
     def apply_capabilities(self) -> None:
-        capabilities.apply_sets(self.launch.caps)
-        capabilities.apply_ambient(self.launch.caps.ambient)
+        try:
+            capabilities.apply_sets(self.launch.caps)
+            capabilities.apply_ambient(self.launch.caps.ambient)
+        except OSError as err:
+            raise PyruncError(f"process.capabilities: capset: {err.strerror}") from None
+        except PyruncError as err:
+            raise PyruncError(f"process.capabilities: {err}") from None
 
     def umask(self) -> None:
         # config.md#configPOSIXUser: unspecified means the caller's umask
