@@ -1,0 +1,93 @@
+"""Issue 9, class 5: bad configs are refused fast and leave nothing.
+
+uid/gid mappings the kernel would refuse (past 2^32, negative, overlapping,
+absent for a new user namespace), and a create that would wait for the
+kernel forever (a pre-existing frozen cgroup), each fail within seconds,
+with an error naming the field, exit status 1, and no state directory,
+cgroup or process left (runtime.md#runtimeErrors).
+"""
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from helpers import assert_nothing_left, own_cgroup
+
+ONE = [{"containerID": 0, "hostID": 0, "size": 1}]
+CASES = {
+    "host-past-2^32": ([{"containerID": 0, "hostID": 2 ** 32, "size": 1}], ONE),
+    "size-past-2^32": ([{"containerID": 0, "hostID": 0, "size": 2 ** 32}], ONE),
+    "range-past-2^32": ([{"containerID": 0, "hostID": 2 ** 32 - 10, "size": 100}], ONE),
+    "container-range-past-2^32": ([{"containerID": 2 ** 32 - 1, "hostID": 0, "size": 2}],
+                                  ONE),
+    "negative": ([{"containerID": 0, "hostID": -1, "size": 1}], ONE),
+    "zero-size": ([{"containerID": 0, "hostID": 1000, "size": 0}], ONE),
+    "overlap-container": ([{"containerID": 0, "hostID": 1000, "size": 10},
+                           {"containerID": 5, "hostID": 2000, "size": 10}], ONE),
+    "overlap-host": ([{"containerID": 0, "hostID": 1000, "size": 10},
+                      {"containerID": 100, "hostID": 1005, "size": 10}], ONE),
+    "gid-overlap": (ONE, [{"containerID": 0, "hostID": 0, "size": 10},
+                          {"containerID": 9, "hostID": 500, "size": 1}]),
+    "absent": (None, None),
+}
+# The runtime must give up within this (a hang was 20 s or forever).
+FAST = 10
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_id_mappings_configLinuxUserNamespaceMappings(runtime, bundle, cid, case):
+    uids, gids = CASES[case]
+    linux = bundle.config["linux"]
+    linux["namespaces"].append({"type": "user"})
+    if uids is not None:
+        linux["uidMappings"], linux["gidMappings"] = uids, gids
+    start = time.monotonic()
+    res = runtime.create(bundle, cid, timeout=60)
+    took = time.monotonic() - start
+    assert res.returncode == 1, (res.stdout, res.stderr)
+    assert took < FAST, f"took {took:.1f}s"
+    if runtime.name == "pyrunc":
+        field = "linux.gidMappings" if case.startswith("gid") else "linux.uidMappings"
+        assert field in res.stderr, res.stderr
+    else:
+        # runc 1.1.5 names the kernel file (uid_map) or the Go field, not the JSON path.
+        assert "map" in res.stderr.lower(), res.stderr
+    assert_nothing_left(runtime, cid)
+
+
+def test_frozen_cgroup_is_refused_at_once(runtime, bundle, cid):
+    """runc's cgroups.bats "should refuse pre-existing frozen cgroup": the
+    runtime's own process would be frozen in it; fail at once, and leave the
+    cgroup that was there before."""
+    own = own_cgroup("freezer")
+    base = "/sys/fs/cgroup/freezer"
+    if not os.path.isdir(base):
+        base, own, state, value = "/sys/fs/cgroup", own_cgroup(""), "cgroup.freeze", "1"
+        if not os.path.exists(os.path.join(base, "cgroup.controllers")):
+            base = "/sys/fs/cgroup/unified"
+    else:
+        state, value = "freezer.state", "FROZEN"
+    rel = f"pyrunc-frozen-test/{cid}"
+    path = os.path.join(base, own.lstrip("/"), rel)
+    os.makedirs(path)
+    try:
+        with open(os.path.join(path, state), "w") as f:
+            f.write(value)
+        bundle.config["linux"]["cgroupsPath"] = os.path.join(own, rel)
+        start = time.monotonic()
+        res = runtime.create(bundle, cid, timeout=60)
+        assert res.returncode == 1
+        assert time.monotonic() - start < FAST
+        assert "frozen" in res.stderr, res.stderr
+        assert os.path.isdir(path), "the pre-existing cgroup was removed"
+        assert cid not in runtime.container_ids()
+    finally:
+        with open(os.path.join(path, state), "w") as f:
+            f.write("THAWED" if value == "FROZEN" else "0")
+        for p in (path, os.path.dirname(path)):
+            try:
+                os.rmdir(p)
+            except OSError:
+                pass
