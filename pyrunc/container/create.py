@@ -133,6 +133,9 @@ def _undo(cdir: state.ContainerDir, manager: CgroupManager, pid: int,
         except ProcessLookupError:
             pass
     try:
+        if manager.is_frozen():
+            # Frozen processes do not die (cgroup v1): thaw so the kill works.
+            manager.freeze(False)
         manager.destroy()
         if record.data.get("intel_rdt"):
             from ..linux import resctrl
@@ -184,6 +187,16 @@ class _Callbacks(parent.Callbacks):
             from ..linux import resctrl
 
             resctrl.add(rdt, pid)
+
+    def idle(self) -> None:
+        if self.manager.is_frozen():
+            # Thawed, or the kill that undoes create would wait for ever
+            # (frozen tasks on cgroup v1 die only once thawed).
+            try:
+                self.manager.freeze(False)
+            except PyruncError:
+                pass
+            raise PyruncError("container's cgroup unexpectedly frozen")
 
     def seccomp_listener(self, pid: int, fd: int) -> None:
         state_obj = self.record.oci_state("creating")

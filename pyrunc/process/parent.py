@@ -30,6 +30,11 @@ class Callbacks:
     def seccomp_listener(self, pid: int, fd: int) -> None:  # hand the notify fd to the agent
         raise NotImplementedError
 
+    def idle(self) -> None:
+        """Called after each second the children are silent: raise if they
+        can never answer (their cgroup was frozen, say). No wait without an
+        end."""
+
 
 def launch(spec_launch: Launch, callbacks: Callbacks) -> int:
     """Start the container's init; return its host pid once it is blocked
@@ -57,10 +62,10 @@ def launch(spec_launch: Launch, callbacks: Callbacks) -> int:
         # it forks afterwards is born inside them.
         callbacks.place_in_cgroup(pid)
         parent_chan.send("cgroup-ok")
-        init_pid = _await_init_pid(parent_chan, pid, spec_launch)
+        init_pid = _await_init_pid(parent_chan, pid, spec_launch, callbacks)
         callbacks.init_started(init_pid)
         while True:
-            msg = _next(parent_chan)
+            msg = _next(parent_chan, callbacks)
             kind = msg.get("type")
             if kind == "hooks":
                 callbacks.runtime_hooks(init_pid)
@@ -88,12 +93,13 @@ def launch(spec_launch: Launch, callbacks: Callbacks) -> int:
         parent_chan.close()
 
 
-def _await_init_pid(chan: Channel, intermediate: int, launch: Launch) -> int:
+def _await_init_pid(chan: Channel, intermediate: int, launch: Launch,
+                    callbacks: Callbacks) -> int:
     """The init's pid; the intermediate is reaped. On any failure (a uid_map
     the kernel refuses, say) the intermediate is killed first: it may be
     blocked waiting for an answer that will not come."""
     try:
-        pid = _next_init_pid(chan, intermediate, launch)
+        pid = _next_init_pid(chan, intermediate, launch, callbacks)
     except BaseException:
         _kill_and_reap(intermediate)
         raise
@@ -101,9 +107,10 @@ def _await_init_pid(chan: Channel, intermediate: int, launch: Launch) -> int:
     return pid
 
 
-def _next_init_pid(chan: Channel, intermediate: int, launch: Launch) -> int:
+def _next_init_pid(chan: Channel, intermediate: int, launch: Launch,
+                   callbacks: Callbacks) -> int:
     while True:
-        msg = _next(chan)
+        msg = _next(chan, callbacks)
         kind = msg.get("type")
         if kind == "userns":
             spec = launch.spec
@@ -132,10 +139,12 @@ def set_child_subreaper() -> None:
     prctl.set_child_subreaper(1)
 
 
-def _next(chan: Channel) -> dict:
+def _next(chan: Channel, callbacks: Callbacks) -> dict:
     """The next message that needs an answer; log lines from the children are
     written on the way."""
     while True:
+        while not chan.readable(1.0):
+            callbacks.idle()
         msg = chan.expect_any()
         if msg.get("type") != "log":
             return msg

@@ -32,6 +32,17 @@ class Channel:
     def fileno(self) -> int:
         return self.sock.fileno()
 
+    def readable(self, timeout: float) -> bool:
+        """True once a message (or EOF) is there to read, False after timeout
+        seconds of silence."""
+        import select
+
+        if self.pending:
+            return True
+        poller = select.poll()
+        poller.register(self.sock.fileno(), select.POLLIN)
+        return bool(poller.poll(int(timeout * 1000)))
+
     def send(self, kind: str, fd: int | None = None, **fields: object) -> None:
         fields["type"] = kind
         data = jsonio.dumps(fields).encode()
