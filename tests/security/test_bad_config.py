@@ -57,6 +57,7 @@ def test_bad_id_mappings_configLinuxUserNamespaceMappings(runtime, bundle, cid, 
     assert_nothing_left(runtime, cid)
 
 
+@pytest.mark.v2
 def test_frozen_cgroup_is_refused_at_once(runtime, bundle, cid):
     """runc's cgroups.bats "should refuse pre-existing frozen cgroup": the
     runtime's own process would be frozen in it; fail at once, and leave the
@@ -93,6 +94,7 @@ def test_frozen_cgroup_is_refused_at_once(runtime, bundle, cid):
                 pass
 
 
+@pytest.mark.v2
 def test_cgroup_frozen_during_create_fails_within_seconds(request, runtime, bundle, cid):
     """The container's cgroup frozen while create runs (its init is in a
     createContainer hook): create notices within seconds instead of waiting
