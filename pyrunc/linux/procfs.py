@@ -144,26 +144,23 @@ def _fsmount_proc(subset_pid: bool) -> int:
 
 def close_fds_on_exec(first: int, proc: ProcHandle | None) -> None:
     """Mark every fd >= first close-on-exec: close_range(CLOSE_RANGE_CLOEXEC),
-    or, where a seccomp profile or the kernel refuses it, fd by fd from the
-    handle's fd list (as runc falls back)."""
+    or fd by fd (as runc falls back) where it is refused."""
     try:
         sc.close_range_cloexec(first)
         return
     except KernelError as err:
-        if err.errno not in (errno.ENOSYS, errno.EPERM, errno.EINVAL) or proc is None:
-            raise
-    for fd in proc.open_fds():
+        fds = _one_by_one(err, proc)
+    for fd in fds:
         if fd >= first:
             try:
-                flags = fcntl.fcntl(fd, fcntl.F_GETFD)
-                fcntl.fcntl(fd, fcntl.F_SETFD, flags | fcntl.FD_CLOEXEC)
+                fcntl.fcntl(fd, fcntl.F_SETFD, fcntl.fcntl(fd, fcntl.F_GETFD) | fcntl.FD_CLOEXEC)
             except OSError:
                 pass
 
 
 def close_fds_from(first: int, keep: int, proc: ProcHandle | None) -> None:
     """Close every fd >= first but keep (the handle too): close_range, or fd
-    by fd from the handle's list where a seccomp profile refuses it."""
+    by fd where it is refused."""
     try:
         if first <= keep:
             if first < keep:
@@ -173,11 +170,18 @@ def close_fds_from(first: int, keep: int, proc: ProcHandle | None) -> None:
             sc.close_range(first)
         return
     except KernelError as err:
-        if err.errno not in (errno.ENOSYS, errno.EPERM, errno.EINVAL) or proc is None:
-            raise
-    for fd in proc.open_fds():
+        fds = _one_by_one(err, proc)
+    for fd in fds:
         if fd >= first and fd != keep:
             try:
                 os.close(fd)
             except OSError:
                 pass
+
+
+def _one_by_one(err: KernelError, proc: ProcHandle | None) -> list[int]:
+    """The open fds, when close_range failed because a seccomp profile that
+    predates it (or an old kernel) refused it; any other failure stands."""
+    if err.errno not in (errno.ENOSYS, errno.EPERM, errno.EINVAL) or proc is None:
+        raise err
+    return proc.open_fds()

@@ -141,11 +141,14 @@ def volume(tmp_path):
     return vol
 
 
-def _no_proc_mount(bundle, vol) -> None:
+def _proc_elsewhere(bundle, vol) -> None:
+    """No procfs at /proc (the image's directory stays), the real one at
+    /realproc, and the volume at /vol."""
     bundle.config["mounts"] = [m for m in bundle.config["mounts"]
                                if m["destination"] != "/proc"]
-    bundle.config["mounts"].append({"destination": "/vol", "type": "bind",
-                                    "source": str(vol), "options": ["rbind", "rw"]})
+    bundle.config["mounts"] += [
+        {"destination": "/vol", "type": "bind", "source": str(vol), "options": ["rbind", "rw"]},
+        {"destination": "/realproc", "type": "proc", "source": "proc"}]
 
 
 def test_sysctl_is_written_to_procfs_only_configLinuxSysctl(request, runtime, hostile, cid,
@@ -157,11 +160,9 @@ def test_sysctl_is_written_to_procfs_only_configLinuxSysctl(request, runtime, ho
         request.applymarker(pytest.mark.xfail(
             strict=True, reason="CVE-2025-52881 class: runc 1.1.5 writes sysctls through "
             "the container's /proc path and follows the image's symlink to a host file"))
-    _no_proc_mount(hostile, volume)
+    _proc_elsewhere(hostile, volume)
     _replace(hostile.rootfs, "proc/sys/net/ipv4/ip_forward", "/vol/victim")
     hostile.config["linux"]["sysctl"] = {"net.ipv4.ip_forward": "1"}
-    hostile.config["mounts"].append({"destination": "/realproc", "type": "proc",
-                                     "source": "proc"})
     hostile.config["process"]["args"] = ["cat", "/realproc/sys/net/ipv4/ip_forward"]
     res = runtime.run_container(hostile, cid, timeout=30)
     assert (volume / "victim").read_text() == "original\n"
@@ -171,11 +172,9 @@ def test_sysctl_is_written_to_procfs_only_configLinuxSysctl(request, runtime, ho
 def test_oom_score_adj_is_written_to_procfs_only_configProcess(runtime, hostile, cid, volume):
     """The same for process.oomScoreAdj through an image /proc/self symlink;
     the process gets the value it asked for."""
-    _no_proc_mount(hostile, volume)
+    _proc_elsewhere(hostile, volume)
     _replace(hostile.rootfs, "proc/self", "/vol")
     hostile.config["process"]["oomScoreAdj"] = 500
-    hostile.config["mounts"].append({"destination": "/realproc", "type": "proc",
-                                     "source": "proc"})
     hostile.config["process"]["args"] = ["cat", "/realproc/self/oom_score_adj"]
     res = runtime.run_container(hostile, cid, timeout=30)
     assert (volume / "oom_score_adj").read_text() == "original\n"
