@@ -203,9 +203,9 @@ def parent_and_name(rootfd: int, path: str) -> tuple[int, str]:
 
 def chdir_in_root(path: str) -> None:
     """chdir to path taken inside the current root, never through a magic
-    link, as the current user (search permission applies); then check with
-    getcwd(2) that the working directory is inside the root (runc's check
-    for CVE-2024-21626)."""
+    link; then check with getcwd(2) that the working directory is inside the
+    root (runc's check for CVE-2024-21626). The init calls it before any
+    seccomp filter is loaded."""
     root = os.open("/", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         fd = open_in_root(root, path, os.O_PATH | os.O_DIRECTORY)
@@ -215,14 +215,7 @@ def chdir_in_root(path: str) -> None:
         os.fchdir(fd)
     finally:
         os.close(fd)
-    try:
-        cwd = syscalls.getcwd_raw()
-    except KernelError as err:
-        # A seccomp profile loaded before this (no no_new_privs) may deny
-        # getcwd: the lookup above already kept the path inside the root.
-        if err.errno in (errno.EPERM, errno.EACCES, errno.ENOSYS):
-            return
-        raise
+    cwd = syscalls.getcwd_raw()
     if not cwd.startswith("/"):
         raise PyruncError(f"the working directory {path!r} is outside the container's root "
                           f"({cwd}): refused, possible container breakout")

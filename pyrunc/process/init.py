@@ -368,7 +368,10 @@ def process_steps(init: Init) -> list:
     in the order the kernel needs."""
     launch = init.launch
     seccomp = launch.spec.seccomp is not None
-    out = []
+    # chdir first, as root (as runc does it): before a seccomp profile that
+    # may refuse openat2 or getcwd is loaded, and whether or not the user
+    # may search the directory.
+    out = [init.chdir]
     # Limits need CAP_SYS_RESOURCE to raise: before the user switch.
     if launch.rlimits:
         out.append(init.rlimits)
@@ -394,7 +397,7 @@ def process_steps(init: Init) -> list:
     # final sets must be exactly the configured ones.
     if launch.caps is not None:
         out.append(init.apply_capabilities)
-    out += [init.umask, init.chdir, init.default_env, init.resolve_executable]
+    out += [init.umask, init.default_env, init.resolve_executable]
     if launch.apparmor_profile or launch.selinux_label:
         out.append(init.lsm_labels)
     out.append(init.prepare_fds)

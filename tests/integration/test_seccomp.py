@@ -264,3 +264,25 @@ def test_bad_seccomp_config(runtime, bundle, cid, profile, needle):
     if runtime.name == "pyrunc":
         assert needle in res.stderr, res.stderr
     assert_nothing_left(runtime, cid)
+
+
+@pytest.mark.parametrize("nnp", [True, False])
+@pytest.mark.parametrize("errno_ret", [1, 38], ids=["EPERM", "ENOSYS"])
+def test_profile_older_than_the_runtimes_syscalls_configLinuxSeccomp(runtime, bundle, cid,
+                                                                     nnp, errno_ret):
+    """A real profile that predates close_range, openat2, clone3 or the new
+    mount API (runtime-tools' generated one, say) refuses them with EPERM or
+    ENOSYS: the runtime's own last steps fall back (fd by fd, openat), and
+    the container runs, with exec as well."""
+    prof = _profile(syscalls=[{"names": ["close_range", "openat2", "clone3", "fsopen",
+                                         "fsmount", "open_tree", "move_mount",
+                                         "mount_setattr", "pidfd_open", "pidfd_send_signal"],
+                               "action": "SCMP_ACT_ERRNO", "errnoRet": errno_ret}])
+    res = _run(runtime, bundle, cid, "ls /proc/self/fd", prof, nnp)
+    assert res.returncode == 0, res.stderr
+    assert sorted(int(x) for x in res.stdout.split()) == [0, 1, 2, 3], res.stdout
+    bundle.config["process"]["args"] = ["sleep", "60"]
+    runtime.run_container(bundle, f"{cid}-x", "--detach", check=True)
+    res = runtime.run("exec", f"{cid}-x", "ls", "/proc/self/fd")
+    assert res.returncode == 0, res.stderr
+    assert sorted(int(x) for x in res.stdout.split()) == [0, 1, 2, 3], res.stdout

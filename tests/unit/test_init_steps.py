@@ -105,8 +105,8 @@ def test_default_order(tmp_path):
     names = _names(_init(_spec(tmp_path)))
     _before(names, "nondumpable", "unshare_cgroupns", "loopback_up", "prepare_root", "mounts",
             "devices", "switch_root", "readonly_root", "hostname", "readonly_paths",
-            "masked_paths", "session_keyring", "rlimits", "no_new_privileges",
-            "drop_bounding", "switch_user", "apply_capabilities", "umask", "chdir",
+            "masked_paths", "session_keyring", "chdir", "rlimits", "no_new_privileges",
+            "drop_bounding", "switch_user", "apply_capabilities", "umask",
             "resolve_executable", "report_ready", "await_start", "exec")
     assert "await_cgroup" not in names  # born in its cgroups: the intermediate was placed
 
