@@ -149,6 +149,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("-n", type=int, default=30, help="containers per runtime and mode")
     ap.add_argument("--pyrunc", default=shutil.which("pyrunc") or "pyrunc")
+    ap.add_argument("--also", action="append", default=[], metavar="NAME=PATH",
+                    help="another runtime binary in the same run (say an older pyrunc)")
     args = ap.parse_args()
     top = tempfile.mkdtemp(prefix="bench-bundle-")
     os.chmod(top, 0o755)
@@ -168,8 +170,8 @@ def main() -> int:
     cfg["process"]["args"] = ["sleep", "1000"]
     with open(os.path.join(top + "-sleep", "config.json"), "w") as f:
         json.dump(cfg, f)
-    candidates = [("pyrunc", args.pyrunc), ("runc", shutil.which("runc")),
-                  ("crun", shutil.which("crun"))]
+    candidates = [("pyrunc", args.pyrunc)] + [tuple(a.split("=", 1)) for a in args.also] + [
+        ("runc", shutil.which("runc")), ("crun", shutil.which("crun"))]
     results = [bench_runtime(name, path, top, args.n) for name, path in candidates if path]
     shutil.rmtree(top, ignore_errors=True)
     shutil.rmtree(top + "-sleep", ignore_errors=True)
