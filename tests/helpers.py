@@ -328,6 +328,31 @@ def assert_no_crash(proc: subprocess.CompletedProcess, what: str = "") -> None:
         assert sign not in text, f"crashed{where}:\n{text}"
 
 
+STATUSES = ("creating", "created", "running", "paused", "stopped")
+
+
+def state_or_absent(runtime: "Runtime", cid: str, where: str = "") -> dict | None:
+    """`state ID` as callers rely on it, at any moment: the state (valid JSON,
+    a known status), or None where it says that the container does not
+    exist (exit 1). Anything else, a crash first of all, fails the test."""
+    st = runtime.run("state", cid)
+    assert_no_crash(st, where)
+    if st.returncode == 0:
+        doc = json.loads(st.stdout)
+        assert doc["id"] == cid and doc["status"] in STATUSES, (where, doc)
+        return doc
+    assert st.returncode == 1, (where, st.returncode, st.stderr)
+    assert "container does not exist" in st.stderr, (where, st.stderr)
+    return None
+
+
+def delete_force(runtime: "Runtime", cid: str, where: str = "") -> None:
+    """`delete --force ID` succeeds, whatever state the container is in."""
+    gone = runtime.run("delete", "--force", cid)
+    assert_no_crash(gone, where)
+    assert gone.returncode == 0, f"{where}: delete --force failed: {gone.stderr}"
+
+
 def assert_nothing_left(runtime: "Runtime", cid: str, session: int = 0,
                         bundle: "Bundle | None" = None) -> None:
     """A failed command leaves no state directory, cgroup (on any hierarchy),
