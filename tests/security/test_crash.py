@@ -16,13 +16,12 @@ import json
 import os
 import shutil
 import signal
-import statistics
 import time
 
 import pytest
 
-from helpers import (STATUSES, assert_no_crash, assert_nothing_left, delete_force,
-                     state_or_absent)
+from helpers import (STATUSES, assert_no_crash, assert_nothing_left, create_timing,
+                     delete_force, state_or_absent)
 
 # Kill points per sweep: POINTS from 0 to 1.2 times the measured create
 # time, EXTRA more from the moment the state directory appears to the end.
@@ -56,30 +55,6 @@ def check_recreate(runtime, bundle, cid: str, where: str) -> None:
     assert runtime.state(cid)["status"] == "created", where
     delete_force(runtime, cid, where)
     assert_nothing_left(runtime, cid, bundle=bundle)
-
-
-def create_timing(runtime, bundle, cid: str) -> tuple[float, float]:
-    """Median wall time of a complete `create` of this bundle, and median
-    time at which its state directory appears (from then on create works on
-    the host: files, cgroups, processes). Polled every millisecond (waiting
-    with a timeout would add up to 50 ms: subprocess polls)."""
-    bundle.write()
-    state_dir = os.path.join(runtime.root, cid)
-    totals, reserved = [], []
-    for _ in range(3):
-        t0 = time.monotonic()
-        create = runtime.spawn("create", "--bundle", bundle.path, cid)
-        seen = None
-        while create.proc.poll() is None and time.monotonic() - t0 < 60:
-            if seen is None and os.path.exists(state_dir):
-                seen = time.monotonic() - t0
-            time.sleep(0.001)
-        totals.append(time.monotonic() - t0)
-        reserved.append(seen if seen is not None else totals[-1])
-        assert create.finish().returncode == 0
-        runtime.run("delete", "--force", cid, check=True)
-    assert_nothing_left(runtime, cid, bundle=bundle)
-    return statistics.median(totals), statistics.median(reserved)
 
 
 def kill_create(runtime, bundle, cid: str, delay: float) -> tuple[int, int, list[str] | None]:
