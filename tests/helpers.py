@@ -354,11 +354,13 @@ def delete_force(runtime: "Runtime", cid: str, where: str = "") -> None:
     assert gone.returncode == 0, f"{where}: delete --force failed: {gone.stderr}"
 
 
-def create_timing(runtime: "Runtime", bundle: "Bundle", cid: str) -> tuple[float, float]:
-    """Median wall time of a complete `create` of this bundle, and median
-    time at which its state directory appears (from then on create works on
-    the host: files, cgroups, processes). Polled every millisecond (waiting
-    with a timeout would add up to 50 ms: subprocess polls)."""
+def create_timing(runtime: "Runtime", bundle: "Bundle", cid: str,
+                  status: int = 0) -> tuple[float, float]:
+    """Median wall time of a complete `create` of this bundle (which exits
+    with status), and median time at which its state directory appears
+    (from then on create works on the host: files, cgroups, processes).
+    Polled every millisecond (waiting with a timeout would add up to 50 ms:
+    subprocess polls)."""
     bundle.write()
     state_dir = os.path.join(runtime.root, cid)
     totals, reserved = [], []
@@ -372,7 +374,8 @@ def create_timing(runtime: "Runtime", bundle: "Bundle", cid: str) -> tuple[float
             time.sleep(0.001)
         totals.append(time.monotonic() - t0)
         reserved.append(seen if seen is not None else totals[-1])
-        assert create.finish().returncode == 0
+        done = create.finish()
+        assert done.returncode == status, done.stderr
         runtime.run("delete", "--force", cid, check=True)
     assert_nothing_left(runtime, cid, bundle=bundle)
     return statistics.median(totals), statistics.median(reserved)

@@ -100,9 +100,28 @@ def test_create_killed_at_any_point(runtime, bundle, cid, variant, runc_bug):
     bundle.config["process"]["args"] = ["sleep", "30"]
     if VARIANTS[variant]:
         VARIANTS[variant](bundle)
-    bundle.write()
     duration, reserved = create_timing(runtime, bundle, cid)
-    # Spread over the whole create, and denser where it works on the host.
+    kill_sweep(runtime, bundle, cid, duration, reserved,
+               lambda where: check_recreate(runtime, bundle, cid, where))
+
+
+def test_failing_create_killed_at_any_point(runtime, bundle, cid, runc_bug):
+    """A create that fails (its prestart hook exits 1) undoes what it made
+    before it returns: killed at any point of that too, delete --force
+    removes the rest; afterwards, without the hook, the id can be created."""
+    runc_bug(RUNC_LEAKS_CGROUPS)
+    bundle.config["process"]["args"] = ["sleep", "30"]
+    bundle.config["hooks"] = {"prestart": [{"path": shutil.which("sh"),
+                                            "args": ["sh", "-c", "sleep 0.05; exit 1"]}]}
+    duration, reserved = create_timing(runtime, bundle, cid, status=1)
+    kill_sweep(runtime, bundle, cid, duration, reserved, lambda where: None)
+    del bundle.config["hooks"]
+    check_recreate(runtime, bundle, cid, "after the sweep")
+
+
+def kill_sweep(runtime, bundle, cid: str, duration: float, reserved: float, after) -> None:
+    """Kill create at delays spread over the whole create, and denser where
+    it works on the host; after each kill, the checks, then after(where)."""
     delays = sorted([1.2 * duration * i / (POINTS - 1) for i in range(POINTS)]
                     + [reserved + (duration - reserved) * i / EXTRA for i in range(EXTRA)])
     interrupted = 0
@@ -119,7 +138,7 @@ def test_create_killed_at_any_point(runtime, bundle, cid, variant, runc_bug):
             assert_nothing_left(runtime, cid, session=sid, bundle=bundle)
         except AssertionError as err:
             raise AssertionError(f"{where}: {err}") from None
-        check_recreate(runtime, bundle, cid, where)
+        after(where)
     # Not a vacuous sweep: some kills landed while create was at work.
     assert interrupted >= 5, f"only {interrupted} kills interrupted create at work"
 
