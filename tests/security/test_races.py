@@ -24,7 +24,7 @@ GONE = "container does not exist"
 
 
 def offsets(first: float, last: float, count: int) -> list[float]:
-    return [first + (last - first) * i / (count - 1) for i in range(count)]
+    return [round(first + (last - first) * i / (count - 1), 4) for i in range(count)]
 
 
 def race(runtime, a: tuple[str, ...], b: tuple[str, ...], offset: float):
@@ -67,7 +67,9 @@ def _sleep_hook(bundle, stage: str, seconds: str = "0.2") -> None:
 
 # --- two creates of one id ----------------------------------------------------------
 
-REPEATS = 25
+# runc 1.1.5 loses this race about one try in five: 60 tries make a pass of
+# its strict xfail (a fixed runc, or a broken test) near certain to be real.
+REPEATS = 60
 
 
 def test_two_creates_of_one_id(runtime, bundle, cid, runc_bug):
@@ -75,7 +77,7 @@ def test_two_creates_of_one_id(runtime, bundle, cid, runc_bug):
              "MkdirAll()s it (no exclusive mkdir, no lock): two creates of one id can "
              "both pass the test and then both fail ('exec fifo ... already exists', "
              "'file exists'), or one succeeds while the other leaves its init and "
-             "cgroups behind, which delete then leaks (hit in about one try out of 3)")
+             "cgroups behind, which delete then leaks (hit in about one try out of 5)")
     bundle.config["process"]["args"] = ["true"]
     bundle.write()
     create = ("create", "--bundle", bundle.path, cid)
@@ -97,7 +99,10 @@ def test_two_creates_of_one_id(runtime, bundle, cid, runc_bug):
 
 # --- delete --force during start ------------------------------------------------------
 
-START_FAILS = (GONE, "cannot start a container that has stopped")
+# runc 1.1.5, when delete --force kills the init while start waits for it:
+# "container process is already dead" (clear enough).
+START_FAILS = (GONE, "cannot start a container that has stopped",
+               "container process is already dead")
 
 
 @pytest.mark.parametrize("hook", ["none", "poststart"])
