@@ -271,23 +271,6 @@ def mounts_under(path: str) -> list[str]:
                 if line.split()[4] == path or line.split()[4].startswith(path + "/")]
 
 
-def processes_of(cid: str) -> list[int]:
-    """Processes whose cgroup path names the container (any hierarchy)."""
-    out = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/cgroup") as f:
-                text = f.read()
-        except OSError:
-            continue
-        if f"/{cid}\n" in text or f"/{cid}/" in text:
-            if proc_alive(int(entry)):
-                out.append(int(entry))
-    return out
-
-
 def session_processes(sid: int) -> list[int]:
     """Live processes of session sid. A command started with
     start_new_session=True leads its own session, and whatever it forks
@@ -379,6 +362,23 @@ def create_timing(runtime: "Runtime", bundle: "Bundle", cid: str,
         runtime.run("delete", "--force", cid, check=True)
     assert_nothing_left(runtime, cid, bundle=bundle)
     return statistics.median(totals), statistics.median(reserved)
+
+
+def processes_of(cid: str) -> list[int]:
+    """Processes whose cgroup path names the container (any hierarchy)."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cgroup") as f:
+                text = f.read()
+        except OSError:
+            continue
+        if f"/{cid}\n" in text or f"/{cid}/" in text:
+            if proc_alive(int(entry)):
+                out.append(int(entry))
+    return out
 
 
 def assert_nothing_left(runtime: "Runtime", cid: str, session: int = 0,

@@ -23,6 +23,8 @@ import pytest
 from helpers import (STATUSES, assert_no_crash, assert_nothing_left, create_timing,
                      delete_force, state_or_absent)
 
+pytestmark = pytest.mark.usefixtures("reclaimed")
+
 # Kill points per sweep: POINTS from 0 to 1.2 times the measured create
 # time, EXTRA more from the moment the state directory appears to the end.
 POINTS = 26

@@ -19,6 +19,8 @@ import pytest
 from helpers import (assert_no_crash, assert_nothing_left, cgroup_dirs_for, create_timing,
                      delete_force, proc_alive, state_or_absent, wait_gone)
 
+pytestmark = pytest.mark.usefixtures("reclaimed")
+
 EXISTS = {"pyrunc": "container with id exists", "runc": "container with given ID already exists"}
 GONE = "container does not exist"
 
