@@ -141,6 +141,10 @@ class Runtime:
         bundle.write()
         return self.run("run", "--bundle", bundle.path, *extra, cid, **kw)
 
+    def spawn(self, *args: str) -> "Background":
+        """Start a command and return at once (races, kills in mid-command)."""
+        return Background(self.cmd(*args), self.env)
+
     def container_ids(self) -> list[str]:
         if not os.path.isdir(self.root):
             return []
@@ -149,6 +153,35 @@ class Runtime:
     def cleanup(self) -> None:
         for cid in self.container_ids():
             self.run("delete", "--force", cid)
+
+
+class Background:
+    """A command running in the background of the test, in a session of its
+    own (its pid is the session id of whatever it forks: session_processes),
+    its output going to files: a container inherits them, so pipes would not
+    see EOF."""
+
+    def __init__(self, argv: list[str], env: dict | None = None) -> None:
+        self._out = tempfile.TemporaryFile()
+        self._err = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self._out,
+                                     stderr=self._err, env=env, start_new_session=True)
+        self.pid = self.proc.pid
+
+    def finish(self, timeout: float = 60) -> subprocess.CompletedProcess:
+        """Wait for it; its exit status and output."""
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError(f"{self.proc.args} did not return within {timeout}s") from None
+        texts = []
+        for f in (self._out, self._err):
+            f.seek(0)
+            texts.append(f.read().decode(errors="replace"))
+            f.close()
+        return subprocess.CompletedProcess(self.proc.args, self.proc.returncode, *texts)
 
 
 def pyrunc_argv() -> list[str]:
@@ -182,37 +215,154 @@ def wait_gone(pid: int, timeout: float = 10) -> bool:
 
 
 def own_cgroup(controller: str) -> str:
+    """This process's cgroup in the hierarchy of `controller` ('' for cgroup2,
+    'name=systemd' for a named one, "cpu,cpuacct" for co-mounted ones)."""
+    wanted = set(controller.split(",")) - {""}
     with open("/proc/self/cgroup") as f:
         for line in f:
             _, ctrls, path = line.rstrip("\n").split(":", 2)
-            if controller in ctrls.split(",") or (controller == "" and ctrls == ""):
+            if (wanted and wanted <= set(ctrls.split(","))) or (not wanted and ctrls == ""):
                 return path
     return "/"
 
 
-def cgroup_dirs_for(cid: str) -> list[str]:
-    """Where a container with the default cgroupsPath would have cgroups."""
+def cgroup_mounts() -> list[tuple[str, str]]:
+    """(mount point, this process's cgroup as seen below it) for every cgroup
+    hierarchy mounted on the host (v1, named, cgroup2; wherever mounted and
+    however co-mounted), from /proc/self/mountinfo."""
+    with open("/proc/self/cgroup") as f:
+        mine = [line.rstrip("\n").split(":", 2)[1:] for line in f]
     out = []
-    base = "/sys/fs/cgroup"
-    if os.path.exists(os.path.join(base, "cgroup.controllers")):
-        # pure cgroup v2: /sys/fs/cgroup is the one hierarchy's mount point
-        d = os.path.join(base, own_cgroup("").lstrip("/"), cid)
-        return [d] if os.path.isdir(d) else []
-    for name in sorted(os.listdir(base)):
-        mount = os.path.join(base, name)
-        if not os.path.ismount(mount):
-            continue
-        key = "" if name == "unified" else ("name=systemd" if name == "systemd" else name)
-        d = os.path.join(mount, own_cgroup(key).lstrip("/"), cid)
-        if os.path.isdir(d):
-            out.append(d)
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split()
+            sep = fields.index("-")
+            fstype, options = fields[sep + 1], set(fields[sep + 3].split(","))
+            root, mountpoint = fields[3], fields[4]
+            for ctrls, path in mine:
+                if fstype == "cgroup2" and ctrls == "":
+                    pass
+                elif not (fstype == "cgroup" and ctrls and set(ctrls.split(",")) <= options):
+                    continue
+                rel = os.path.relpath(path, root)
+                if rel != ".." and not rel.startswith("../"):  # visible below this mount
+                    out.append((mountpoint, os.path.normpath(os.path.join(mountpoint, rel))))
     return out
+
+
+def cgroup_dirs_for(cid: str) -> list[str]:
+    """Where a container with the default cgroupsPath would have cgroups, on
+    every mounted hierarchy."""
+    out, seen = [], set()
+    for _mountpoint, mine in cgroup_mounts():
+        d = os.path.join(mine, cid)
+        try:
+            st = os.stat(d)
+        except OSError:
+            continue
+        if (st.st_dev, st.st_ino) not in seen:  # one hierarchy mounted twice
+            seen.add((st.st_dev, st.st_ino))
+            out.append(d)
+    return sorted(out)
 
 
 def mounts_under(path: str) -> list[str]:
     with open("/proc/self/mountinfo") as f:
         return [line.split()[4] for line in f
                 if line.split()[4] == path or line.split()[4].startswith(path + "/")]
+
+
+def session_processes(sid: int) -> list[int]:
+    """Live processes of session sid. A command started with
+    start_new_session=True leads its own session, and whatever it forks
+    stays in it, orphaned or not, until it calls setsid(): this finds the
+    children of a killed runtime that never joined the container's cgroups."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == sid and fields[0] not in ("Z", "X"):
+            out.append(int(entry))
+    return out
+
+
+def _poll(probe, timeout: float):
+    """probe() until it returns something empty or the deadline passes (the
+    VM's PID 1 reaps orphans only every 1-2 s); its last answer."""
+    deadline = time.monotonic() + timeout
+    got = probe()
+    while got and time.monotonic() < deadline:
+        time.sleep(0.05)
+        got = probe()
+    return got
+
+
+def assert_no_crash(proc: subprocess.CompletedProcess, what: str = "") -> None:
+    """A runtime command failed cleanly, if at all: not killed by a signal, no
+    Python traceback, no Go panic, no pyrunc "internal error" (the CLI's
+    catch-all for an exception it did not expect: a bug all the same)."""
+    where = f" ({what})" if what else ""
+    text = proc.stdout + proc.stderr
+    assert proc.returncode >= 0, f"killed by signal {-proc.returncode}{where}"
+    for sign in ("Traceback (most recent call last)", "internal error", "panic:", "goroutine "):
+        assert sign not in text, f"crashed{where}:\n{text}"
+
+
+STATUSES = ("creating", "created", "running", "paused", "stopped")
+
+
+def state_or_absent(runtime: "Runtime", cid: str, where: str = "") -> dict | None:
+    """`state ID` as callers rely on it, at any moment: the state (valid JSON,
+    a known status), or None where it says that the container does not
+    exist (exit 1). Anything else, a crash first of all, fails the test."""
+    st = runtime.run("state", cid)
+    assert_no_crash(st, where)
+    if st.returncode == 0:
+        doc = json.loads(st.stdout)
+        assert doc["id"] == cid and doc["status"] in STATUSES, (where, doc)
+        return doc
+    assert st.returncode == 1, (where, st.returncode, st.stderr)
+    assert "container does not exist" in st.stderr, (where, st.stderr)
+    return None
+
+
+def delete_force(runtime: "Runtime", cid: str, where: str = "") -> None:
+    """`delete --force ID` succeeds, whatever state the container is in."""
+    gone = runtime.run("delete", "--force", cid)
+    assert_no_crash(gone, where)
+    assert gone.returncode == 0, f"{where}: delete --force failed: {gone.stderr}"
+
+
+def create_timing(runtime: "Runtime", bundle: "Bundle", cid: str,
+                  status: int = 0) -> tuple[float, float]:
+    """Median wall time of a complete `create` of this bundle (which exits
+    with status), and median time at which its state directory appears
+    (from then on create works on the host: files, cgroups, processes).
+    Polled every millisecond (waiting with a timeout would add up to 50 ms:
+    subprocess polls)."""
+    bundle.write()
+    state_dir = os.path.join(runtime.root, cid)
+    totals, reserved = [], []
+    for _ in range(3):
+        t0 = time.monotonic()
+        create = runtime.spawn("create", "--bundle", bundle.path, cid)
+        seen = None
+        while create.proc.poll() is None and time.monotonic() - t0 < 60:
+            if seen is None and os.path.exists(state_dir):
+                seen = time.monotonic() - t0
+            time.sleep(0.001)
+        totals.append(time.monotonic() - t0)
+        reserved.append(seen if seen is not None else totals[-1])
+        done = create.finish()
+        assert done.returncode == status, done.stderr
+        runtime.run("delete", "--force", cid, check=True)
+    assert_nothing_left(runtime, cid, bundle=bundle)
+    return sorted(totals)[1], sorted(reserved)[1]  # medians
 
 
 def processes_of(cid: str) -> list[int]:
@@ -248,14 +398,66 @@ def files_under(*tops: str) -> dict[str, tuple[int, int]]:
     return out
 
 
-def assert_nothing_left(runtime: "Runtime", cid: str) -> None:
-    """A failed command leaves no state directory, cgroup or process behind."""
+def assert_nothing_left(runtime: "Runtime", cid: str, session: int = 0,
+                        bundle: "Bundle | None" = None) -> None:
+    """A failed command leaves no state directory, cgroup (on any hierarchy),
+    process or mount behind. session: also no live process in the session
+    of a runtime command started with start_new_session=True (children that
+    never reached the cgroups; given a few seconds to exit by themselves).
+    bundle: also no mount left on the host below the bundle or its rootfs."""
     assert cid not in runtime.container_ids(), f"state directory left in {runtime.root}"
-    deadline = time.monotonic() + 5
-    while processes_of(cid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert processes_of(cid) == [], "processes left in the container's cgroup"
-    assert cgroup_dirs_for(cid) == [], "cgroup directories left"
+    left = _poll(lambda: processes_of(cid), 5)
+    assert left == [], f"processes left in the container's cgroup: {_cmdlines(left)}"
+    if session:
+        left = _poll(lambda: session_processes(session), 5)
+        assert left == [], f"processes of the killed command's session left: {_cmdlines(left)}"
+    assert cgroup_dirs_for(cid) == [], f"cgroup directories left: {cgroup_dirs_for(cid)}"
+    assert mounts_under(runtime.root) == [], f"mounts left: {mounts_under(runtime.root)}"
+    if bundle is not None:
+        for path in (os.path.realpath(bundle.path), os.path.realpath(bundle.rootfs)):
+            assert mounts_under(path) == [], f"mounts left: {mounts_under(path)}"
+
+
+def _cmdlines(pids: list[int]) -> list[str]:
+    out = []
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                out.append(f"{pid}: " + f.read().replace(b"\0", b" ").decode(errors="replace"))
+        except OSError:
+            pass
+    return out
+
+
+def reclaim(cid: str) -> None:
+    """Remove what a runtime left of cid after a test that failed (or an
+    expected failure of runc): SIGKILL its processes (thawed first) and
+    remove its cgroup directories, deepest first, on every hierarchy."""
+    for d in cgroup_dirs_for(cid):
+        for name, value in (("freezer.state", "THAWED"), ("cgroup.freeze", "0")):
+            try:
+                with open(os.path.join(d, name), "w") as f:
+                    f.write(value)
+            except OSError:
+                pass
+    for pid in processes_of(cid):
+        try:
+            os.kill(pid, 9)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + 10
+    for d in cgroup_dirs_for(cid):
+        for sub, _dirs, _files in sorted(os.walk(d), key=lambda w: -w[0].count("/")):
+            while True:
+                try:
+                    os.rmdir(sub)
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
 
 
 def run_in_pty(argv: list[str], script: bytes = b"", env: dict | None = None,

@@ -4,6 +4,7 @@ match on (containerd: "does not exist", "container not running")."""
 from __future__ import annotations
 
 import _signal
+import errno
 import os
 import select
 
@@ -186,7 +187,15 @@ def _signal_all(record: state.Record, signum: int) -> None:
     was_frozen = manager.is_frozen()
     can_freeze = bool(manager.freezer_file())
     if can_freeze and not was_frozen:
-        manager.freeze(True)
+        try:
+            manager.freeze(True)
+        except OSError as err:
+            # A delete is removing the cgroups (or was killed doing so): the
+            # freezer's is gone, so it was empty (rmdir takes only empty
+            # ones), and so is every other. Signal what is listed, if any.
+            if not _cgroup_gone(err):
+                raise
+            can_freeze = False
     try:
         for pid in manager.procs():
             try:
@@ -195,7 +204,16 @@ def _signal_all(record: state.Record, signum: int) -> None:
                 pass
     finally:
         if can_freeze and (not was_frozen or signum == 9):
-            manager.freeze(False)
+            try:
+                manager.freeze(False)
+            except OSError as err:
+                if not _cgroup_gone(err):  # removed since: nothing left to thaw
+                    raise
+
+
+def _cgroup_gone(err: OSError) -> bool:
+    # ENODEV: a cgroup file opened just before its directory was removed.
+    return err.errno in (errno.ENOENT, errno.ENODEV)
 
 
 def _kill_init(record: state.Record, signum: int) -> bool:
