@@ -8,7 +8,8 @@ the interpreter isolated (-I) and imports only pyrunc. It also skips the
 site module (-S), which costs ~3 ms in a virtualenv (setuptools' .pth hook),
 and puts the directories pyrunc and its dependencies live in on sys.path.
 
-The interpreter it runs is a private copy made immutable (FS_IMMUTABLE_FL).
+The interpreter it runs is a private copy made immutable (FS_IMMUTABLE_FL),
+in `sealed/` of the virtualenv pyrunc is installed in.
 pyrunc's init and exec'd processes are forks of it until their execve, so
 `/proc/PID/exe` of each is that file: a container that can reach them (one
 granted CAP_SYS_PTRACE, say) must not be able to open it for writing and
@@ -50,11 +51,20 @@ def set_immutable(path: str, on: bool) -> None:
         os.close(fd)
 
 
-def sealed_interpreter(dest: str, python: str) -> tuple[str, str]:
-    """Copy the interpreter beside DEST as `.DEST-python` and make the copy
-    immutable. Returns (path, warning): the warning says why the copy could
-    not be sealed (the unsealed copy is used all the same)."""
-    copy = os.path.join(os.path.dirname(dest), f".{os.path.basename(dest)}-python")
+def sealed_interpreter(directory: str, python: str) -> tuple[str, str]:
+    """Copy the interpreter to DIRECTORY/bin/python and make the copy
+    immutable. DIRECTORY gets a pyvenv.cfg naming the real interpreter's
+    home, as a virtualenv does, so that the copy finds the same standard
+    library wherever it lives (a bare copy searches upwards from its own
+    place and may find another Python's). Returns (path, warning): the
+    warning says why the copy could not be sealed (it is used all the same)."""
+    real = os.path.realpath(python)
+    bindir = os.path.join(directory, "bin")
+    os.makedirs(bindir, exist_ok=True)
+    with open(os.path.join(directory, "pyvenv.cfg"), "w") as f:
+        f.write(f"home = {os.path.dirname(real)}\ninclude-system-site-packages = false\n"
+                f"version = {sys.version.split()[0]}\n")
+    copy = os.path.join(bindir, "python")
     if os.path.exists(copy):
         try:
             set_immutable(copy, False)
@@ -62,7 +72,7 @@ def sealed_interpreter(dest: str, python: str) -> tuple[str, str]:
             pass
         os.unlink(copy)
     tmp = copy + ".tmp"
-    shutil.copyfile(os.path.realpath(python), tmp)
+    shutil.copyfile(real, tmp)
     os.chmod(tmp, 0o555)
     os.replace(tmp, copy)
     try:
@@ -92,11 +102,15 @@ def import_paths() -> list[str]:
     return out
 
 
-def write(dest: str, python: str = sys.executable, seal: bool = True) -> str:
-    """Write the launcher; returns a warning ("" if none)."""
+def write(dest: str, python: str = sys.executable, sealed_dir: str | None = None,
+          seal: bool = True) -> str:
+    """Write the launcher; returns a warning ("" if none). The sealed copy
+    goes to sealed_dir, by default `sealed/` in this interpreter's prefix
+    (the virtualenv pyrunc is installed in)."""
     warning = ""
     if seal:
-        python, warning = sealed_interpreter(dest, python)
+        python, warning = sealed_interpreter(sealed_dir or os.path.join(sys.prefix, "sealed"),
+                                             python)
     tmp = dest + ".tmp"
     with open(tmp, "w") as f:
         f.write(TEMPLATE.format(python=python, paths=import_paths()))

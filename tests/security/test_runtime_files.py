@@ -82,9 +82,11 @@ def sealed_pyrunc(tmp_path):
     bindir = tmp_path / "bin"
     bindir.mkdir()
     dest = str(bindir / "pyrunc")
-    warning = launcher.write(dest)
+    warning = launcher.write(dest, sealed_dir=str(tmp_path / "sealed"))
     assert warning == "", warning
-    copy = str(bindir / ".pyrunc-python")
+    copy = str(tmp_path / "sealed" / "bin" / "python")
+    with open(dest) as f:
+        assert f.readline() == f"#!{copy} -IS\n"
     yield dest, copy
     launcher.set_immutable(copy, False)
 
