@@ -54,6 +54,10 @@ def loads(doc: str | bytes) -> object:
         value, end = _scan_once(doc, start)
     except StopIteration as err:
         raise JSONError("Expecting value", doc, err.value) from None
+    except RecursionError:
+        # Arrays or objects nested about a thousand deep: the C scanner
+        # recurses once per level.
+        raise JSONError("Nested too deeply", doc, start) from None
     except (ValueError, SystemError):
         # The C scanner builds its error from json.decoder, which it only finds
         # if something imported it; on this (rare) path, let json say what is wrong.

@@ -58,3 +58,12 @@ def test_errors_without_json_imported():
     out = subprocess.run([sys.executable, "-IS", "-c", code], capture_output=True, text=True)
     assert "Expecting property name enclosed in double quotes" in out.stdout, out.stderr
     assert "char 1" in out.stdout
+
+
+@pytest.mark.parametrize("opener,closer", [("[", "]"), ('{"a":', "}")])
+def test_deep_nesting_is_a_json_error(opener, closer):
+    """config.json may be written by an attacker: 100000 levels must be a
+    JSONError (bundle.load reports it), not a RecursionError."""
+    depth = 100_000
+    with pytest.raises(jsonio.JSONError, match="Nested too deeply"):
+        jsonio.loads(opener * depth + "1" + closer * depth)
