@@ -71,6 +71,32 @@ def loads(doc: str | bytes) -> object:
     end = _skip_ws(doc, end)
     if end != len(doc):
         raise JSONError("Extra data", doc, end)
+    if "\\ud" in doc or "\\uD" in doc:
+        # Only a \u escape makes a UTF-16 surrogate, and a lone one (not half
+        # of a pair) is no character: no path, argument, log line or state.json
+        # could hold it (UnicodeEncodeError). Go's decoder, and so runc, reads
+        # it as U+FFFD; so does this.
+        try:
+            value = _without_lone_surrogates(value)
+        except RecursionError:
+            raise JSONError("Nested too deeply", doc, start) from None
+    return value
+
+
+def _without_lone_surrogates(value: object) -> object:
+    if isinstance(value, str):
+        if value.isascii():
+            return value
+        try:
+            value.encode()
+            return value
+        except UnicodeEncodeError:
+            return "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in value)
+    if isinstance(value, list):
+        return [_without_lone_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {_without_lone_surrogates(k): _without_lone_surrogates(v)
+                for k, v in value.items()}
     return value
 
 

@@ -67,3 +67,17 @@ def test_deep_nesting_is_a_json_error(opener, closer):
     depth = 100_000
     with pytest.raises(jsonio.JSONError, match="Nested too deeply"):
         jsonio.loads(opener * depth + "1" + closer * depth)
+
+
+@pytest.mark.parametrize("text,value", [
+    (r'["\ud800"]', ["\ufffd"]),
+    (r'["a\uDFFFb", "\ud83d\ude00"]', ["a\ufffdb", "\U0001f600"]),
+    (r'{"\udc00": {"k": ["x\ud800"]}}', {"\ufffd": {"k": ["x\ufffd"]}}),
+    (r'"\\ud800"', "\\ud800"),
+])
+def test_lone_surrogates_read_as_replacement_characters(text, value):
+    """A lone UTF-16 surrogate escape is no character (nothing can encode
+    it): read as U+FFFD, as Go's decoder (runc) does; pairs are one character."""
+    got = jsonio.loads(text)
+    assert got == value
+    jsonio.dumps(got).encode()
