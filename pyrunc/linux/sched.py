@@ -50,15 +50,36 @@ def parse_list(text: str, where: str) -> list[int]:
 
 
 def ioprio_value(cls: str, priority: int) -> int:
+    # config.md: "from 0 (highest) to 7 (lowest)", as runc checks; a larger
+    # value would spill into the class bits (8192 with BE is IDLE).
+    if not 0 <= priority <= 7:
+        raise ConfigError(f"process.ioPriority.priority: {priority} is not between 0 "
+                          "(highest) and 7 (lowest)")
     return (IOPRIO_CLASSES[cls] << 13) | priority
 
 
 def sched_attr(policy: str, nice: int, priority: int, flags: list[str], runtime: int,
                deadline: int, period: int) -> bytes:
-    """struct sched_attr (size 48, SCHED_ATTR_SIZE_VER0)."""
+    """struct sched_attr (size 48, SCHED_ATTR_SIZE_VER0), with runc's rules
+    for which policy takes which value (sched_setattr(2))."""
+    where = "process.scheduler"
     if policy == "SCHED_ISO":
-        raise ConfigError("process.scheduler.policy: SCHED_ISO is reserved and not "
-                          "implemented by Linux")
+        raise ConfigError(f"{where}.policy: SCHED_ISO is reserved and not implemented by "
+                          "Linux")
+    if policy in ("SCHED_OTHER", "SCHED_BATCH") and not -20 <= nice <= 19:
+        raise ConfigError(f"{where}.nice: {nice} is not between -20 and 19")
+    if policy in ("SCHED_FIFO", "SCHED_RR"):
+        if not 1 <= priority <= 99:
+            raise ConfigError(f"{where}.priority: {policy} needs a priority between 1 and "
+                              f"99, not {priority}")
+    elif priority:
+        raise ConfigError(f"{where}.priority: only SCHED_FIFO and SCHED_RR take a priority "
+                          f"({policy} does not)")
+    if policy != "SCHED_DEADLINE":
+        for name, value in (("runtime", runtime), ("deadline", deadline), ("period", period)):
+            if value:
+                raise ConfigError(f"{where}.{name}: only SCHED_DEADLINE takes a {name} "
+                                  f"({policy} does not)")
     bits = 0
     for flag in flags:
         bits |= SCHED_FLAGS[flag]
