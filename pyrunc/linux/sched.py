@@ -30,23 +30,38 @@ MPOL_FLAGS = {"MPOL_F_STATIC_NODES": 1 << 15, "MPOL_F_RELATIVE_NODES": 1 << 14,
 _MPOL_NO_NODES = ("MPOL_DEFAULT", "MPOL_LOCAL")
 
 
-def parse_list(text: str, where: str) -> list[int]:
-    """'0-3,7' -> [0, 1, 2, 3, 7] (the cpuset list format)."""
+# Larger CPU and node numbers than any kernel has (NR_CPUS is at most 8192,
+# MAX_NUMNODES 1024): a list naming one is refused before it is expanded.
+_MAX_CPU = (1 << 16) - 1
+_MAX_NODE = 1023
+
+
+def parse_list(text: str, where: str, highest: int = _MAX_CPU) -> list[int]:
+    """'0-3,7' -> [0, 1, 2, 3, 7] (the cpuset list format); numbers above
+    `highest` are refused ("0-99999999" would be a list of 10**8)."""
     out: list[int] = []
     for part in text.split(","):
         part = part.strip()
         if not part:
             continue
         lo, dash, hi = part.partition("-")
-        if not lo.isdigit() or (dash and not hi.isdigit()):
+        if not _digits(lo) or (dash and not _digits(hi)):
             raise ConfigError(f"{where}: {text!r} is not a list like 0-3,7")
         first, last = int(lo), int(hi) if dash else int(lo)
         if last < first:
             raise ConfigError(f"{where}: range {part!r} runs backwards")
+        if last > highest:
+            raise ConfigError(f"{where}: {last} is above {highest}, the highest number "
+                              "a kernel can have there")
         out.extend(range(first, last + 1))
     if not out:
         raise ConfigError(f"{where}: {text!r} names no CPU or node")
     return out
+
+
+def _digits(text: str) -> bool:
+    # ASCII only: "²".isdigit() is true and int("²") an error.
+    return text.isascii() and text.isdigit()
 
 
 def ioprio_value(cls: str, priority: int) -> int:
@@ -90,7 +105,7 @@ def sched_attr(policy: str, nice: int, priority: int, flags: list[str], runtime:
 def mempolicy(mode: str, nodes: str, flags: list[str]) -> tuple[int, list[int]]:
     """(mode with flags, node list) for set_mempolicy(2)."""
     where = "linux.memoryPolicy"
-    node_list = parse_list(nodes, f"{where}.nodes") if nodes else []
+    node_list = parse_list(nodes, f"{where}.nodes", _MAX_NODE) if nodes else []
     if mode in _MPOL_NO_NODES and node_list:
         raise ConfigError(f"{where}.nodes: {mode} takes no nodes")
     if mode in ("MPOL_BIND", "MPOL_INTERLEAVE", "MPOL_WEIGHTED_INTERLEAVE",

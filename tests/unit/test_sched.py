@@ -50,3 +50,26 @@ def test_io_priority_refused(priority):
     """8192 with IOPRIO_CLASS_BE used to become IOPRIO_CLASS_IDLE."""
     with pytest.raises(ConfigError, match=r"^process\.ioPriority\.priority: "):
         sched.ioprio_value("IOPRIO_CLASS_BE", priority)
+
+
+@pytest.mark.parametrize("text,expect", [("0-3,7", [0, 1, 2, 3, 7]), (" 1 ,", [1]),
+                                         ("65535", [65535])])
+def test_cpu_list(text, expect):
+    assert sched.parse_list(text, "process.execCPUAffinity.final") == expect
+
+
+@pytest.mark.parametrize("text", ["0-99999999", "9223372036854775808", "65536", "²", "٣",
+                                  "1-²", "3-1", "-", ",", "0x1"])
+def test_cpu_list_refused(text):
+    """"0-99999999" used to expand to a list of 10**8 numbers (a hang), "²"
+    to raise ValueError."""
+    with pytest.raises(ConfigError, match=r"^process\.execCPUAffinity\.final: "):
+        sched.parse_list(text, "process.execCPUAffinity.final")
+
+
+@pytest.mark.parametrize("nodes", ["1024", "0-4096", "9223372036854775808"])
+def test_memory_policy_nodes_refused(nodes):
+    """A node past MAX_NUMNODES used to size the nodemask after it (2**63
+    nodes: a hang before the fork)."""
+    with pytest.raises(ConfigError, match=r"^linux\.memoryPolicy\.nodes: "):
+        sched.mempolicy("MPOL_BIND", nodes, [])
