@@ -88,15 +88,31 @@ def resolve(sets: dict[str, list[str]], where: str) -> tuple[CapSets, list[str]]
             if num not in nums:
                 nums.append(num)
         out[set_name] = nums
+    # capset(2) refuses an inheritable cap outside the bounding set (once the
+    # bounding set is dropped): it cannot be granted, so a warning.
+    for num in list(out["inheritable"]):
+        if num not in out["bounding"]:
+            out["inheritable"].remove(num)
+            warnings.append(f"{where}.inheritable: {_name(num)} is not in the bounding set, "
+                            "so it cannot be inheritable; ignored")
+    # Nor an effective cap that is not permitted: the same.
+    for num in list(out["effective"]):
+        if num not in out["permitted"]:
+            out["effective"].remove(num)
+            warnings.append(f"{where}.effective: {_name(num)} is not in the permitted set, "
+                            "so it cannot be effective; ignored")
     # The kernel raises an ambient cap only if it is permitted and inheritable
     # (capabilities(7)); runc warns and goes on, and so do we.
     for num in list(out["ambient"]):
         if num not in out["permitted"] or num not in out["inheritable"]:
             out["ambient"].remove(num)
-            name = next(n for n, v in NUMBERS.items() if v == num)
-            warnings.append(f"{where}.ambient: {name} is not in both the permitted and "
+            warnings.append(f"{where}.ambient: {_name(num)} is not in both the permitted and "
                             "the inheritable set, so it cannot be ambient; ignored")
     return CapSets(**out), warnings
+
+
+def _name(num: int) -> str:
+    return next(n for n, v in NUMBERS.items() if v == num)
 
 
 def drop_bounding(keep: list[int]) -> None:
