@@ -577,6 +577,18 @@ def _check_namespaces(spec: Spec) -> None:
     for field, maps in (("linux.uidMappings", spec.uid_mappings),
                         ("linux.gidMappings", spec.gid_mappings)):
         check_id_mappings(maps, field)
+    if user is not None and not user.path and spec.process is not None:
+        # setresuid/setresgid/setgroups refuse an id the new namespace does
+        # not map (EINVAL, in the init).
+        u = spec.process.user
+        ids = [("process.user.uid", u.uid, "linux.uidMappings", spec.uid_mappings),
+               ("process.user.gid", u.gid, "linux.gidMappings", spec.gid_mappings)]
+        ids += [(f"process.user.additionalGids[{i}]", gid, "linux.gidMappings",
+                 spec.gid_mappings) for i, gid in enumerate(u.additional_gids)]
+        for field, value, maps_field, maps in ids:
+            if not any(m.container_id <= value < m.container_id + m.size for m in maps):
+                raise ConfigError(f"{field}: {value} is not mapped in {maps_field}, so the "
+                                  "process could not take it in its user namespace")
     if spec.hostname and spec.namespace("uts") is None:
         raise ConfigError("hostname: setting a hostname needs a private uts namespace")
     if spec.domainname and spec.namespace("uts") is None:

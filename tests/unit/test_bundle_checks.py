@@ -1,0 +1,66 @@
+"""pyrunc.bundle.check: the rules of config.md and config-linux.md (and of
+the kernel interfaces) that the schema cannot express, each refused before
+anything is made, with the field's JSON path."""
+from __future__ import annotations
+
+import pytest
+
+from pyrunc import bundle
+from pyrunc.default_spec import default_spec
+from pyrunc.errors import ConfigError
+
+
+def config(tmp_path, edit) -> dict:
+    doc = default_spec()
+    doc["process"]["terminal"] = False
+    doc["root"]["path"] = str(tmp_path)
+    edit(doc)
+    return doc
+
+
+def userns(doc, uid_maps=({"containerID": 0, "hostID": 100000, "size": 65536},),
+           gid_maps=({"containerID": 0, "hostID": 100000, "size": 65536},)):
+    doc["linux"]["namespaces"].append({"type": "user"})
+    doc["linux"]["uidMappings"] = list(uid_maps)
+    doc["linux"]["gidMappings"] = list(gid_maps)
+
+
+def user(**kw):
+    def edit(doc):
+        userns(doc)
+        doc["process"]["user"] = dict({"uid": 0, "gid": 0}, **kw)
+    return edit
+
+
+def load(tmp_path, edit):
+    return bundle.from_dict(config(tmp_path, edit), str(tmp_path))
+
+
+ACCEPTED = {
+    "default": lambda doc: None,
+    "userns": userns,
+    "userns-user-1000": user(uid=1000, gid=1000, additionalGids=[5, 65535]),
+}
+
+REFUSED = {
+    # setresuid/setresgid/setgroups in the init used to fail with EINVAL.
+    "uid-unmapped": (user(uid=65536), "process.user.uid"),
+    "gid-unmapped": (lambda doc: userns(doc, gid_maps=[{"containerID": 1, "hostID": 0,
+                                                        "size": 100}]),
+                     "process.user.gid"),
+    "additional-gid-unmapped": (user(additionalGids=[5, 70000]),
+                                "process.user.additionalGids[1]"),
+}
+
+
+@pytest.mark.parametrize("name", ACCEPTED)
+def test_accepted(tmp_path, name):
+    load(tmp_path, ACCEPTED[name])
+
+
+@pytest.mark.parametrize("name", REFUSED)
+def test_refused(tmp_path, name):
+    edit, field = REFUSED[name]
+    with pytest.raises(ConfigError) as err:
+        load(tmp_path, edit)
+    assert str(err.value).startswith(field + ": "), err.value
