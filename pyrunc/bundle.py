@@ -458,6 +458,12 @@ def check(spec: Spec) -> None:
         for i, p in enumerate(paths):
             if not p.startswith("/"):
                 raise ConfigError(f"linux.{field}[{i}]: {p!r} must be an absolute path")
+        if paths and spec.namespace("mount") is None:
+            # The bind mounts would be made in the host's mount namespace
+            # (runc: "unable to restrict sys entries without a private MNT
+            # namespace").
+            raise ConfigError(f"linux.{field}: needs a mount namespace of the container's "
+                              "own (linux.namespaces); the mounts would be the host's")
 
 
 def _check_linux_process(spec: Spec) -> None:

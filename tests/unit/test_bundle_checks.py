@@ -40,7 +40,23 @@ ACCEPTED = {
     "default": lambda doc: None,
     "userns": userns,
     "userns-user-1000": user(uid=1000, gid=1000, additionalGids=[5, 65535]),
+    "no-mount-namespace": lambda doc: (no_mount_namespace(doc),
+                                       doc["linux"].pop("maskedPaths"),
+                                       doc["linux"].pop("readonlyPaths")),
 }
+
+def no_mount_namespace(doc):
+    doc["linux"]["namespaces"] = [n for n in doc["linux"]["namespaces"]
+                                  if n["type"] != "mount"]
+    doc["mounts"] = []
+
+
+def only(field):
+    def edit(doc):
+        no_mount_namespace(doc)
+        doc["linux"].pop("maskedPaths" if field == "readonlyPaths" else "readonlyPaths")
+    return edit
+
 
 REFUSED = {
     # setresuid/setresgid/setgroups in the init used to fail with EINVAL.
@@ -50,6 +66,10 @@ REFUSED = {
                      "process.user.gid"),
     "additional-gid-unmapped": (user(additionalGids=[5, 70000]),
                                 "process.user.additionalGids[1]"),
+    # runc refuses these too; the masks would be mounts in the host's namespace.
+    "masked-paths-without-mount-namespace": (only("maskedPaths"), "linux.maskedPaths"),
+    "readonly-paths-without-mount-namespace": (only("readonlyPaths"),
+                                               "linux.readonlyPaths"),
 }
 
 
