@@ -17,6 +17,11 @@ NAMESPACE_TYPES = ("pid", "network", "mount", "ipc", "uts", "user", "cgroup", "t
 HOOK_KINDS = ("prestart", "createRuntime", "createContainer", "startContainer",
               "poststart", "poststop")
 
+# The kernel's device numbers (dev_t inside the kernel: MINORBITS is 20), what
+# mknod(2), devices.allow and the cgroup device program can name.
+MAJOR_MAX = (1 << 12) - 1
+MINOR_MAX = (1 << 20) - 1
+
 # Fields the schema accepts that this version cannot apply yet. The spec says a
 # runtime MUST generate an error for what it cannot apply (runtime.md#runtimeCreate),
 # so these are refused by name rather than ignored.
@@ -292,6 +297,15 @@ def parse_resources(raw: dict):
     res.devices = [DeviceRule(r.get("allow", False), r.get("type", "a"), r.get("major"),
                               r.get("minor"), r.get("access", "rwm"))
                    for r in raw.get("devices") or []]
+    for i, rule in enumerate(res.devices):
+        # config-linux.md: unset means any (runc: -1 too); other numbers are
+        # the kernel's (devices.allow and the eBPF program compare them as
+        # such; 2**31 used to break the program's encoding).
+        for name, value, top in (("major", rule.major, MAJOR_MAX),
+                                 ("minor", rule.minor, MINOR_MAX)):
+            if value is not None and not -1 <= value <= top:
+                raise ConfigError(f"linux.resources.devices[{i}].{name}: {value} is neither "
+                                  f"-1 (any) nor a device {name} number (0 to {top})")
     return res
 
 
@@ -450,6 +464,12 @@ def check(spec: Spec) -> None:
     for i, dev in enumerate(spec.devices):
         if not dev.path.startswith("/"):
             raise ConfigError(f"linux.devices[{i}].path: {dev.path!r} must be absolute")
+        if dev.type != "p":
+            for name, value, top in (("major", dev.major, MAJOR_MAX),
+                                     ("minor", dev.minor, MINOR_MAX)):
+                if not 0 <= value <= top:
+                    raise ConfigError(f"linux.devices[{i}].{name}: {value} is not a device "
+                                      f"{name} number (0 to {top})")
     if spec.seccomp is not None:
         _check_seccomp(spec.seccomp)
     _check_linux_process(spec)

@@ -36,15 +36,6 @@ def load(tmp_path, edit):
     return bundle.from_dict(config(tmp_path, edit), str(tmp_path))
 
 
-ACCEPTED = {
-    "default": lambda doc: None,
-    "userns": userns,
-    "userns-user-1000": user(uid=1000, gid=1000, additionalGids=[5, 65535]),
-    "no-mount-namespace": lambda doc: (no_mount_namespace(doc),
-                                       doc["linux"].pop("maskedPaths"),
-                                       doc["linux"].pop("readonlyPaths")),
-}
-
 def no_mount_namespace(doc):
     doc["linux"]["namespaces"] = [n for n in doc["linux"]["namespaces"]
                                   if n["type"] != "mount"]
@@ -58,6 +49,32 @@ def only(field):
     return edit
 
 
+def device(**kw):
+    def edit(doc):
+        doc["linux"]["devices"] = [dict({"path": "/dev/x", "type": "c", "major": 1,
+                                         "minor": 3}, **kw)]
+    return edit
+
+
+def rule(**kw):
+    def edit(doc):
+        doc["linux"]["resources"]["devices"].append(dict({"allow": True, "type": "c"}, **kw))
+    return edit
+
+
+ACCEPTED = {
+    "default": lambda doc: None,
+    "userns": userns,
+    "userns-user-1000": user(uid=1000, gid=1000, additionalGids=[5, 65535]),
+    "device-largest": device(major=4095, minor=2**20 - 1),
+    "device-fifo-any-numbers": device(type="p", major=-5, minor=2**40),
+    "rule-wildcards": rule(major=-1, minor=-1),
+    "rule-largest": rule(major=4095, minor=2**20 - 1),
+    "no-mount-namespace": lambda doc: (no_mount_namespace(doc),
+                                       doc["linux"].pop("maskedPaths"),
+                                       doc["linux"].pop("readonlyPaths")),
+}
+
 REFUSED = {
     # setresuid/setresgid/setgroups in the init used to fail with EINVAL.
     "uid-unmapped": (user(uid=65536), "process.user.uid"),
@@ -70,6 +87,13 @@ REFUSED = {
     "masked-paths-without-mount-namespace": (only("maskedPaths"), "linux.maskedPaths"),
     "readonly-paths-without-mount-namespace": (only("readonlyPaths"),
                                                "linux.readonlyPaths"),
+    # mknod in the init used to fail with EINVAL or an OverflowError.
+    "device-major-4096": (device(major=4096), "linux.devices[0].major"),
+    "device-major-negative": (device(major=-5), "linux.devices[0].major"),
+    "device-minor-2**40": (device(minor=2**40), "linux.devices[0].minor"),
+    # -2 used to be a wildcard; 2**31 broke the eBPF program's encoding.
+    "rule-major--2": (rule(major=-2), "linux.resources.devices[1].major"),
+    "rule-minor-2**31": (rule(minor=2**31), "linux.resources.devices[1].minor"),
 }
 
 
