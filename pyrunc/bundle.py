@@ -109,7 +109,10 @@ class Process:
         self.env: list[str] = list(raw.get("env") or [])
         self.cwd: str = raw.get("cwd", "/")
         u = raw.get("user") or {}
-        self.user = User(u.get("uid", 0), u.get("gid", 0), u.get("umask"),
+        umask = u.get("umask")
+        # umask(2) keeps mask & 0777; os.umask() takes a C int.
+        self.user = User(u.get("uid", 0), u.get("gid", 0),
+                         umask & 0o777 if umask is not None else None,
                          u.get("additionalGids") or [])
         self.terminal: bool = bool(raw.get("terminal", False))
         size = raw.get("consoleSize") or {}

@@ -97,6 +97,14 @@ REFUSED = {
 }
 
 
+@pytest.mark.parametrize("umask,kept", [(0o22, 0o22), (0o7777, 0o777), (2**32 - 1, 0o777)])
+def test_umask_as_the_kernel_keeps_it(tmp_path, umask, kept):
+    """umask(2) keeps mask & 0777; 2**32-1 (a uint32) used to fail in the init
+    with an OverflowError from os.umask()."""
+    spec = load(tmp_path, lambda doc: doc["process"]["user"].update(umask=umask))
+    assert spec.process.user.umask == kept
+
+
 @pytest.mark.parametrize("name", ACCEPTED)
 def test_accepted(tmp_path, name):
     load(tmp_path, ACCEPTED[name])
