@@ -578,6 +578,13 @@ def check_process(proc: Process, where: str) -> None:
     if not proc.cwd.startswith("/"):
         raise ConfigError(f"{where}.cwd: {proc.cwd!r} must be an absolute path "
                           "(config.md#configProcess)")
+    if proc.terminal:
+        # struct winsize holds unsigned shorts (config.md: ignored without a
+        # terminal).
+        for name, value in zip(("height", "width"), proc.console_size):
+            if value > 65535:
+                raise ConfigError(f"{where}.consoleSize.{name}: {value} is more than a "
+                                  "terminal can have (65535)")
     seen: set[str] = set()
     for i, lim in enumerate(proc.rlimits):
         if lim.type in seen:

@@ -70,6 +70,10 @@ ACCEPTED = {
     "device-fifo-any-numbers": device(type="p", major=-5, minor=2**40),
     "rule-wildcards": rule(major=-1, minor=-1),
     "rule-largest": rule(major=4095, minor=2**20 - 1),
+    "console-size-largest": lambda doc: doc["process"].update(
+        terminal=True, consoleSize={"height": 65535, "width": 65535}),
+    "console-size-ignored-without-terminal": lambda doc: doc["process"].update(
+        consoleSize={"height": 2**64 - 1, "width": 2**64 - 1}),
     "no-mount-namespace": lambda doc: (no_mount_namespace(doc),
                                        doc["linux"].pop("maskedPaths"),
                                        doc["linux"].pop("readonlyPaths")),
@@ -87,6 +91,10 @@ REFUSED = {
     "masked-paths-without-mount-namespace": (only("maskedPaths"), "linux.maskedPaths"),
     "readonly-paths-without-mount-namespace": (only("readonlyPaths"),
                                                "linux.readonlyPaths"),
+    # struct.pack("HHHH") in the init used to fail with a struct.error.
+    "console-height-65536": (lambda doc: doc["process"].update(
+        terminal=True, consoleSize={"height": 65536, "width": 80}),
+        "process.consoleSize.height"),
     # mknod in the init used to fail with EINVAL or an OverflowError.
     "device-major-4096": (device(major=4096), "linux.devices[0].major"),
     "device-major-negative": (device(major=-5), "linux.devices[0].major"),
