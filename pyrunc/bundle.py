@@ -464,9 +464,12 @@ def check(spec: Spec) -> None:
             if not hook.path.startswith("/"):
                 raise ConfigError(f"hooks.{kind}[{i}].path: {hook.path!r} must be an "
                                   "absolute path (config.md#configHooks)")
+    for i, m in enumerate(spec.mounts):
+        check_path_length(m.destination, f"mounts[{i}].destination")
     for i, dev in enumerate(spec.devices):
         if not dev.path.startswith("/"):
             raise ConfigError(f"linux.devices[{i}].path: {dev.path!r} must be absolute")
+        check_path_length(dev.path, f"linux.devices[{i}].path")
         if dev.type != "p":
             for name, value, top in (("major", dev.major, MAJOR_MAX),
                                      ("minor", dev.minor, MINOR_MAX)):
@@ -481,6 +484,7 @@ def check(spec: Spec) -> None:
         for i, p in enumerate(paths):
             if not p.startswith("/"):
                 raise ConfigError(f"linux.{field}[{i}]: {p!r} must be an absolute path")
+            check_path_length(p, f"linux.{field}[{i}]")
         if paths and spec.namespace("mount") is None:
             # The bind mounts would be made in the host's mount namespace
             # (runc: "unable to restrict sys entries without a private MNT
@@ -578,6 +582,7 @@ def check_process(proc: Process, where: str) -> None:
     if not proc.cwd.startswith("/"):
         raise ConfigError(f"{where}.cwd: {proc.cwd!r} must be an absolute path "
                           "(config.md#configProcess)")
+    check_path_length(proc.cwd, f"{where}.cwd")
     if proc.terminal:
         # struct winsize holds unsigned shorts (config.md: ignored without a
         # terminal).
@@ -591,6 +596,22 @@ def check_process(proc: Process, where: str) -> None:
             raise ConfigError(f"{where}.rlimits[{i}].type: duplicate {lim.type} "
                               "(config.md#configPOSIXProcess)")
         seen.add(lim.type)
+
+
+def check_path_length(path: str, field: str) -> None:
+    """A path in the container must be one the kernel takes (ENAMETOOLONG
+    otherwise, from deep in the init): at most PATH_MAX - 1 bytes, each
+    component at most NAME_MAX."""
+    if len(path) < 64:
+        return  # 63 characters are at most 252 bytes
+    data = os.fsencode(path)
+    if len(data) > 4095:
+        raise ConfigError(f"{field}: {len(data)} bytes long; the kernel takes paths of at "
+                          "most 4095 (PATH_MAX)")
+    for part in data.split(b"/"):
+        if len(part) > 255:
+            raise ConfigError(f"{field}: has a component {len(part)} bytes long; the kernel "
+                              "takes at most 255 (NAME_MAX)")
 
 
 def _check_namespaces(spec: Spec) -> None:

@@ -74,6 +74,9 @@ ACCEPTED = {
         terminal=True, consoleSize={"height": 65535, "width": 65535}),
     "console-size-ignored-without-terminal": lambda doc: doc["process"].update(
         consoleSize={"height": 2**64 - 1, "width": 2**64 - 1}),
+    "paths-at-the-kernel-limits": lambda doc: (
+        doc["process"].update(cwd="/" + "/".join(["é" * 127] * 16)),  # 4095 bytes
+        doc["linux"]["maskedPaths"].append("/" + "x" * 255)),
     "no-mount-namespace": lambda doc: (no_mount_namespace(doc),
                                        doc["linux"].pop("maskedPaths"),
                                        doc["linux"].pop("readonlyPaths")),
@@ -95,6 +98,18 @@ REFUSED = {
     "console-height-65536": (lambda doc: doc["process"].update(
         terminal=True, consoleSize={"height": 65536, "width": 80}),
         "process.consoleSize.height"),
+    # The init used to fail with ENAMETOOLONG and no field ("openat2 a/a/...:
+    # File name too long", "File name too long: /proc/self/fd/5").
+    "masked-path-4201-bytes": (lambda doc: doc["linux"]["maskedPaths"].append(
+        "/" + "a/" * 2100), "linux.maskedPaths[10]"),
+    "mount-destination-component-300": (lambda doc: doc["mounts"].append(
+        {"destination": "/" + "x" * 300, "type": "tmpfs", "source": "tmpfs"}),
+        "mounts[7].destination"),
+    "device-path-component-256": (device(path="/dev/" + "d" * 256), "linux.devices[0].path"),
+    "cwd-4096-bytes": (lambda doc: doc["process"].update(cwd="/" + "c" * 200 + "/" * 3895),
+                       "process.cwd"),
+    "readonly-path-non-ascii": (lambda doc: doc["linux"]["readonlyPaths"].append(
+        "/" + "é" * 128), "linux.readonlyPaths[5]"),
     # mknod in the init used to fail with EINVAL or an OverflowError.
     "device-major-4096": (device(major=4096), "linux.devices[0].major"),
     "device-major-negative": (device(major=-5), "linux.devices[0].major"),
