@@ -70,6 +70,8 @@ ACCEPTED = {
     "device-fifo-any-numbers": device(type="p", major=-5, minor=2**40),
     "rule-wildcards": rule(major=-1, minor=-1),
     "rule-largest": rule(major=4095, minor=2**20 - 1),
+    "rule-access-mwr": rule(access="mwr"),
+    "rule-access-empty": rule(access=""),
     "console-size-largest": lambda doc: doc["process"].update(
         terminal=True, consoleSize={"height": 65535, "width": 65535}),
     "console-size-ignored-without-terminal": lambda doc: doc["process"].update(
@@ -117,6 +119,9 @@ REFUSED = {
     # -2 used to be a wildcard; 2**31 broke the eBPF program's encoding.
     "rule-major--2": (rule(major=-2), "linux.resources.devices[1].major"),
     "rule-minor-2**31": (rule(minor=2**31), "linux.resources.devices[1].minor"),
+    # The v1 devices.allow write used to fail as a bare "Invalid argument".
+    "rule-access-word": (rule(access="SCMP_CMP_EQ"), "linux.resources.devices[1].access"),
+    "rule-access-twice": (rule(access="rr"), "linux.resources.devices[1].access"),
 }
 
 
