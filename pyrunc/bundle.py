@@ -655,6 +655,11 @@ def _check_namespaces(spec: Spec) -> None:
         raise ConfigError("hostname: setting a hostname needs a private uts namespace")
     if spec.domainname and spec.namespace("uts") is None:
         raise ConfigError("domainname: setting a domainname needs a private uts namespace")
+    for field, name in (("hostname", spec.hostname), ("domainname", spec.domainname)):
+        # sethostname(2)/setdomainname(2): EINVAL past the utsname field.
+        if name is not None and len(name) > 16 and len(os.fsencode(name)) > 64:
+            raise ConfigError(f"{field}: {len(os.fsencode(name))} bytes long; the kernel "
+                              "takes at most 64")
     if spec.time_offsets and not spec.has_new_namespace("time"):
         raise ConfigError("linux.timeOffsets: offsets need a new time namespace "
                           "(config-linux.md#configLinuxTimeOffset)")

@@ -79,6 +79,7 @@ ACCEPTED = {
     "paths-at-the-kernel-limits": lambda doc: (
         doc["process"].update(cwd="/" + "/".join(["é" * 127] * 16)),  # 4095 bytes
         doc["linux"]["maskedPaths"].append("/" + "x" * 255)),
+    "hostname-64-bytes": lambda doc: doc.update(hostname="é" * 32, domainname="d" * 64),
     "no-mount-namespace": lambda doc: (no_mount_namespace(doc),
                                        doc["linux"].pop("maskedPaths"),
                                        doc["linux"].pop("readonlyPaths")),
@@ -112,6 +113,9 @@ REFUSED = {
                        "process.cwd"),
     "readonly-path-non-ascii": (lambda doc: doc["linux"]["readonlyPaths"].append(
         "/" + "é" * 128), "linux.readonlyPaths[5]"),
+    # sethostname in the init used to fail with EINVAL and no field.
+    "hostname-65-bytes": (lambda doc: doc.update(hostname="h" * 65), "hostname"),
+    "domainname-66-bytes": (lambda doc: doc.update(domainname="é" * 33), "domainname"),
     # mknod in the init used to fail with EINVAL or an OverflowError.
     "device-major-4096": (device(major=4096), "linux.devices[0].major"),
     "device-major-negative": (device(major=-5), "linux.devices[0].major"),
