@@ -1243,6 +1243,8 @@ def _divergence_at(path, value) -> str | None:
         return "looser: recursive propagation"
     if last == "limit" and parent == "pids" and value == {}:
         return "looser: pids.limit is optional"
+    if last == "pids" and isinstance(value, dict) and "limit" not in value:
+        return "looser: pids.limit is optional"
     if last == "type" and parent == "rlimits" and isinstance(value, str) \
             and re.search(r"^RLIMIT_[A-Z]+$", value):
         return "stricter: rlimit resource names"
