@@ -76,27 +76,44 @@ def loads(doc: str | bytes) -> object:
         # of a pair) is no character: no path, argument, log line or state.json
         # could hold it (UnicodeEncodeError). Go's decoder, and so runc, reads
         # it as U+FFFD; so does this.
-        try:
-            value = _without_lone_surrogates(value)
-        except RecursionError:
-            raise JSONError("Nested too deeply", doc, start) from None
+        value = _without_lone_surrogates(value)
     return value
 
 
+def _fixed(text: str) -> str:
+    if text.isascii():
+        return text
+    try:
+        text.encode()
+        return text
+    except UnicodeEncodeError:
+        return "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in text)
+
+
 def _without_lone_surrogates(value: object) -> object:
+    """In place, without recursion: the document may be nested as deep as
+    the scanner allows."""
     if isinstance(value, str):
-        if value.isascii():
-            return value
-        try:
-            value.encode()
-            return value
-        except UnicodeEncodeError:
-            return "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in value)
-    if isinstance(value, list):
-        return [_without_lone_surrogates(v) for v in value]
-    if isinstance(value, dict):
-        return {_without_lone_surrogates(k): _without_lone_surrogates(v)
-                for k, v in value.items()}
+        return _fixed(value)
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            for i, item in enumerate(node):
+                if isinstance(item, str):
+                    node[i] = _fixed(item)
+                elif isinstance(item, (list, dict)):
+                    stack.append(item)
+        elif isinstance(node, dict):
+            for key, item in node.items():
+                if isinstance(item, str):
+                    node[key] = _fixed(item)
+                elif isinstance(item, (list, dict)):
+                    stack.append(item)
+            if any(_fixed(key) is not key for key in node):
+                items = list(node.items())
+                node.clear()
+                node.update((_fixed(key), item) for key, item in items)
     return value
 
 

@@ -81,3 +81,14 @@ def test_lone_surrogates_read_as_replacement_characters(text, value):
     got = jsonio.loads(text)
     assert got == value
     jsonio.dumps(got).encode()
+
+
+def test_lone_surrogates_replaced_at_any_depth_the_scanner_takes():
+    """The replacement does not recurse: 600 objects deep with an escaped
+    character used to be 'Nested too deeply' (two frames a level)."""
+    depth = 600
+    text = '{"a":' * depth + r'["\ud83d\ude00", "\ud800"]' + "}" * depth
+    value = jsonio.loads(text)
+    for _ in range(depth):
+        value = value["a"]
+    assert value == ["\U0001f600", "\ufffd"]
