@@ -22,6 +22,10 @@ HOOK_KINDS = ("prestart", "createRuntime", "createContainer", "startContainer",
 MAJOR_MAX = (1 << 12) - 1
 MINOR_MAX = (1 << 20) - 1
 
+# Process ids are what runc allows (0 to 2**31-1): the kernel reserves
+# (uid_t)-1, and signed 32-bit ids are what every tool handles.
+_MAX_ID = 2**31 - 1
+
 # Fields the schema accepts that this version cannot apply yet. The spec says a
 # runtime MUST generate an error for what it cannot apply (runtime.md#runtimeCreate),
 # so these are refused by name rather than ignored.
@@ -588,6 +592,15 @@ def check_process(proc: Process, where: str) -> None:
         raise ConfigError(f"{where}.cwd: {proc.cwd!r} must be an absolute path "
                           "(config.md#configProcess)")
     check_path_length(proc.cwd, f"{where}.cwd")
+    u = proc.user
+    for field, value in ([(f"{where}.user.uid", u.uid), (f"{where}.user.gid", u.gid)]
+                         + [(f"{where}.user.additionalGids[{i}]", gid)
+                            for i, gid in enumerate(u.additional_gids)]):
+        # runc's range: 4294967295 is (uid_t)-1, which setresuid(2) and
+        # setresgid(2) read as "leave unchanged" -- the process would stay root.
+        if value > _MAX_ID:
+            raise ConfigError(f"{field}: {value} is above {_MAX_ID}, the highest id a "
+                              "process can be given")
     if proc.terminal:
         # struct winsize holds unsigned shorts (config.md: ignored without a
         # terminal).

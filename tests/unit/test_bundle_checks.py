@@ -79,6 +79,8 @@ ACCEPTED = {
     "paths-at-the-kernel-limits": lambda doc: (
         doc["process"].update(cwd="/" + "/".join(["é" * 127] * 16)),  # 4095 bytes
         doc["linux"]["maskedPaths"].append("/" + "x" * 255)),
+    "ids-2**31-1": lambda doc: doc["process"].update(
+        user={"uid": 2**31 - 1, "gid": 2**31 - 1, "additionalGids": [2**31 - 1]}),
     "hostname-64-bytes": lambda doc: doc.update(hostname="é" * 32, domainname="d" * 64),
     "no-mount-namespace": lambda doc: (no_mount_namespace(doc),
                                        doc["linux"].pop("maskedPaths"),
@@ -113,6 +115,13 @@ REFUSED = {
                        "process.cwd"),
     "readonly-path-non-ascii": (lambda doc: doc["linux"]["readonlyPaths"].append(
         "/" + "é" * 128), "linux.readonlyPaths[5]"),
+    # uid 4294967295 is (uid_t)-1: setresuid left the process as root.
+    "uid-4294967295": (lambda doc: doc["process"]["user"].update(uid=2**32 - 1),
+                       "process.user.uid"),
+    "gid-2**31": (lambda doc: doc["process"]["user"].update(gid=2**31), "process.user.gid"),
+    # setgroups in the init used to fail with EINVAL and no field.
+    "additional-gid-4294967295": (lambda doc: doc["process"]["user"].update(
+        additionalGids=[5, 2**32 - 1]), "process.user.additionalGids[1]"),
     # sethostname in the init used to fail with EINVAL and no field.
     "hostname-65-bytes": (lambda doc: doc.update(hostname="h" * 65), "hostname"),
     "domainname-66-bytes": (lambda doc: doc.update(domainname="é" * 33), "domainname"),
