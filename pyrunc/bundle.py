@@ -479,6 +479,11 @@ def check(spec: Spec) -> None:
         if not dev.path.startswith("/"):
             raise ConfigError(f"linux.devices[{i}].path: {dev.path!r} must be absolute")
         check_path_length(dev.path, f"linux.devices[{i}].path")
+        for name, value in (("uid", dev.uid), ("gid", dev.gid)):
+            if value == 2**32 - 1:
+                # (uid_t)-1: chown(2) would leave the node owned by root.
+                raise ConfigError(f"linux.devices[{i}].{name}: 4294967295 is no owner; "
+                                  "chown(2) reads it as 'leave unchanged'")
         if dev.type != "p":
             for name, value, top in (("major", dev.major, MAJOR_MAX),
                                      ("minor", dev.minor, MINOR_MAX)):

@@ -122,6 +122,9 @@ REFUSED = {
     # setgroups in the init used to fail with EINVAL and no field.
     "additional-gid-4294967295": (lambda doc: doc["process"]["user"].update(
         additionalGids=[5, 2**32 - 1]), "process.user.additionalGids[1]"),
+    # The node used to stay owned by root, silently.
+    "device-uid-4294967295": (device(uid=2**32 - 1), "linux.devices[0].uid"),
+    "device-gid-4294967295": (device(gid=2**32 - 1), "linux.devices[0].gid"),
     # sethostname in the init used to fail with EINVAL and no field.
     "hostname-65-bytes": (lambda doc: doc.update(hostname="h" * 65), "hostname"),
     "domainname-66-bytes": (lambda doc: doc.update(domainname="é" * 33), "domainname"),
