@@ -306,9 +306,12 @@ def parse_resources(raw: dict):
                    for r in raw.get("devices") or []]
     for i, rule in enumerate(res.devices):
         # config-linux.md: "A composition of r (read), w (write), and m
-        # (mknod)"; devices.allow refuses anything else (EINVAL).
-        if not set(rule.access) <= {"r", "w", "m"} or len(set(rule.access)) != len(rule.access):
-            raise ConfigError(f"linux.resources.devices[{i}].access: {rule.access!r} is not "
+        # (mknod)"; devices.allow refuses anything else (EINVAL), and no
+        # access at all unless the rule is the bare "a" (all devices).
+        access = rule.access
+        if (not set(access) <= {"r", "w", "m"} or len(set(access)) != len(access)
+                or not access and rule.v1() != "a"):
+            raise ConfigError(f"linux.resources.devices[{i}].access: {access!r} is not "
                               "a composition of r (read), w (write) and m (mknod)")
         # config-linux.md: unset means any (runc: -1 too); other numbers are
         # the kernel's (devices.allow and the eBPF program compare them as

@@ -71,7 +71,7 @@ ACCEPTED = {
     "rule-wildcards": rule(major=-1, minor=-1),
     "rule-largest": rule(major=4095, minor=2**20 - 1),
     "rule-access-mwr": rule(access="mwr"),
-    "rule-access-empty": rule(access=""),
+    "rule-all-devices-access-empty": rule(type="a", access=""),
     "console-size-largest": lambda doc: doc["process"].update(
         terminal=True, consoleSize={"height": 65535, "width": 65535}),
     "console-size-ignored-without-terminal": lambda doc: doc["process"].update(
@@ -138,6 +138,8 @@ REFUSED = {
     # The v1 devices.allow write used to fail as a bare "Invalid argument".
     "rule-access-word": (rule(access="SCMP_CMP_EQ"), "linux.resources.devices[1].access"),
     "rule-access-twice": (rule(access="rr"), "linux.resources.devices[1].access"),
+    "rule-access-empty": (rule(major=1, minor=3, access=""),
+                          "linux.resources.devices[1].access"),
 }
 
 
