@@ -17,6 +17,15 @@ NAMESPACE_TYPES = ("pid", "network", "mount", "ipc", "uts", "user", "cgroup", "t
 HOOK_KINDS = ("prestart", "createRuntime", "createContainer", "startContainer",
               "poststart", "poststop")
 
+# The kernel's device numbers (dev_t inside the kernel: MINORBITS is 20), what
+# mknod(2), devices.allow and the cgroup device program can name.
+MAJOR_MAX = (1 << 12) - 1
+MINOR_MAX = (1 << 20) - 1
+
+# Process ids are what runc allows (0 to 2**31-1): the kernel reserves
+# (uid_t)-1, and signed 32-bit ids are what every tool handles.
+_MAX_ID = 2**31 - 1
+
 # Fields the schema accepts that this version cannot apply yet. The spec says a
 # runtime MUST generate an error for what it cannot apply (runtime.md#runtimeCreate),
 # so these are refused by name rather than ignored.
@@ -104,7 +113,10 @@ class Process:
         self.env: list[str] = list(raw.get("env") or [])
         self.cwd: str = raw.get("cwd", "/")
         u = raw.get("user") or {}
-        self.user = User(u.get("uid", 0), u.get("gid", 0), u.get("umask"),
+        umask = u.get("umask")
+        # umask(2) keeps mask & 0777; os.umask() takes a C int.
+        self.user = User(u.get("uid", 0), u.get("gid", 0),
+                         umask & 0o777 if umask is not None else None,
                          u.get("additionalGids") or [])
         self.terminal: bool = bool(raw.get("terminal", False))
         size = raw.get("consoleSize") or {}
@@ -292,6 +304,23 @@ def parse_resources(raw: dict):
     res.devices = [DeviceRule(r.get("allow", False), r.get("type", "a"), r.get("major"),
                               r.get("minor"), r.get("access", "rwm"))
                    for r in raw.get("devices") or []]
+    for i, rule in enumerate(res.devices):
+        # config-linux.md: "A composition of r (read), w (write), and m
+        # (mknod)"; devices.allow refuses anything else (EINVAL), and no
+        # access at all unless the rule is the bare "a" (all devices).
+        access = rule.access
+        if (not set(access) <= {"r", "w", "m"} or len(set(access)) != len(access)
+                or not access and rule.v1() != "a"):
+            raise ConfigError(f"linux.resources.devices[{i}].access: {access!r} is not "
+                              "a composition of r (read), w (write) and m (mknod)")
+        # config-linux.md: unset means any (runc: -1 too); other numbers are
+        # the kernel's (devices.allow and the eBPF program compare them as
+        # such; 2**31 used to break the program's encoding).
+        for name, value, top in (("major", rule.major, MAJOR_MAX),
+                                 ("minor", rule.minor, MINOR_MAX)):
+            if value is not None and not -1 <= value <= top:
+                raise ConfigError(f"linux.resources.devices[{i}].{name}: {value} is neither "
+                                  f"-1 (any) nor a device {name} number (0 to {top})")
     return res
 
 
@@ -447,9 +476,23 @@ def check(spec: Spec) -> None:
             if not hook.path.startswith("/"):
                 raise ConfigError(f"hooks.{kind}[{i}].path: {hook.path!r} must be an "
                                   "absolute path (config.md#configHooks)")
+    for i, m in enumerate(spec.mounts):
+        check_path_length(m.destination, f"mounts[{i}].destination")
     for i, dev in enumerate(spec.devices):
         if not dev.path.startswith("/"):
             raise ConfigError(f"linux.devices[{i}].path: {dev.path!r} must be absolute")
+        check_path_length(dev.path, f"linux.devices[{i}].path")
+        for name, value in (("uid", dev.uid), ("gid", dev.gid)):
+            if value == 2**32 - 1:
+                # (uid_t)-1: chown(2) would leave the node owned by root.
+                raise ConfigError(f"linux.devices[{i}].{name}: 4294967295 is no owner; "
+                                  "chown(2) reads it as 'leave unchanged'")
+        if dev.type != "p":
+            for name, value, top in (("major", dev.major, MAJOR_MAX),
+                                     ("minor", dev.minor, MINOR_MAX)):
+                if not 0 <= value <= top:
+                    raise ConfigError(f"linux.devices[{i}].{name}: {value} is not a device "
+                                      f"{name} number (0 to {top})")
     if spec.seccomp is not None:
         _check_seccomp(spec.seccomp)
     _check_linux_process(spec)
@@ -458,6 +501,13 @@ def check(spec: Spec) -> None:
         for i, p in enumerate(paths):
             if not p.startswith("/"):
                 raise ConfigError(f"linux.{field}[{i}]: {p!r} must be an absolute path")
+            check_path_length(p, f"linux.{field}[{i}]")
+        if paths and spec.namespace("mount") is None:
+            # The bind mounts would be made in the host's mount namespace
+            # (runc: "unable to restrict sys entries without a private MNT
+            # namespace").
+            raise ConfigError(f"linux.{field}: needs a mount namespace of the container's "
+                              "own (linux.namespaces); the mounts would be the host's")
 
 
 def _check_linux_process(spec: Spec) -> None:
@@ -549,12 +599,45 @@ def check_process(proc: Process, where: str) -> None:
     if not proc.cwd.startswith("/"):
         raise ConfigError(f"{where}.cwd: {proc.cwd!r} must be an absolute path "
                           "(config.md#configProcess)")
+    check_path_length(proc.cwd, f"{where}.cwd")
+    u = proc.user
+    for field, value in ([(f"{where}.user.uid", u.uid), (f"{where}.user.gid", u.gid)]
+                         + [(f"{where}.user.additionalGids[{i}]", gid)
+                            for i, gid in enumerate(u.additional_gids)]):
+        # runc's range: 4294967295 is (uid_t)-1, which setresuid(2) and
+        # setresgid(2) read as "leave unchanged" -- the process would stay root.
+        if value > _MAX_ID:
+            raise ConfigError(f"{field}: {value} is above {_MAX_ID}, the highest id a "
+                              "process can be given")
+    if proc.terminal:
+        # struct winsize holds unsigned shorts (config.md: ignored without a
+        # terminal).
+        for name, value in zip(("height", "width"), proc.console_size):
+            if value > 65535:
+                raise ConfigError(f"{where}.consoleSize.{name}: {value} is more than a "
+                                  "terminal can have (65535)")
     seen: set[str] = set()
     for i, lim in enumerate(proc.rlimits):
         if lim.type in seen:
             raise ConfigError(f"{where}.rlimits[{i}].type: duplicate {lim.type} "
                               "(config.md#configPOSIXProcess)")
         seen.add(lim.type)
+
+
+def check_path_length(path: str, field: str) -> None:
+    """A path in the container must be one the kernel takes (ENAMETOOLONG
+    otherwise, from deep in the init): at most PATH_MAX - 1 bytes, each
+    component at most NAME_MAX."""
+    if len(path) < 64:
+        return  # 63 characters are at most 252 bytes
+    data = os.fsencode(path)
+    if len(data) > 4095:
+        raise ConfigError(f"{field}: {len(data)} bytes long; the kernel takes paths of at "
+                          "most 4095 (PATH_MAX)")
+    for part in data.split(b"/"):
+        if len(part) > 255:
+            raise ConfigError(f"{field}: has a component {len(part)} bytes long; the kernel "
+                              "takes at most 255 (NAME_MAX)")
 
 
 def _check_namespaces(spec: Spec) -> None:
@@ -577,10 +660,27 @@ def _check_namespaces(spec: Spec) -> None:
     for field, maps in (("linux.uidMappings", spec.uid_mappings),
                         ("linux.gidMappings", spec.gid_mappings)):
         check_id_mappings(maps, field)
+    if user is not None and not user.path and spec.process is not None:
+        # setresuid/setresgid/setgroups refuse an id the new namespace does
+        # not map (EINVAL, in the init).
+        u = spec.process.user
+        ids = [("process.user.uid", u.uid, "linux.uidMappings", spec.uid_mappings),
+               ("process.user.gid", u.gid, "linux.gidMappings", spec.gid_mappings)]
+        ids += [(f"process.user.additionalGids[{i}]", gid, "linux.gidMappings",
+                 spec.gid_mappings) for i, gid in enumerate(u.additional_gids)]
+        for field, value, maps_field, maps in ids:
+            if not any(m.container_id <= value < m.container_id + m.size for m in maps):
+                raise ConfigError(f"{field}: {value} is not mapped in {maps_field}, so the "
+                                  "process could not take it in its user namespace")
     if spec.hostname and spec.namespace("uts") is None:
         raise ConfigError("hostname: setting a hostname needs a private uts namespace")
     if spec.domainname and spec.namespace("uts") is None:
         raise ConfigError("domainname: setting a domainname needs a private uts namespace")
+    for field, name in (("hostname", spec.hostname), ("domainname", spec.domainname)):
+        # sethostname(2)/setdomainname(2): EINVAL past the utsname field.
+        if name is not None and len(name) > 16 and len(os.fsencode(name)) > 64:
+            raise ConfigError(f"{field}: {len(os.fsencode(name))} bytes long; the kernel "
+                              "takes at most 64")
     if spec.time_offsets and not spec.has_new_namespace("time"):
         raise ConfigError("linux.timeOffsets: offsets need a new time namespace "
                           "(config-linux.md#configLinuxTimeOffset)")

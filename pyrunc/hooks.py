@@ -104,7 +104,9 @@ def _supervise(pid: int, in_w: int, out_r: int, timeout: int | None,
         while True:
             wait_ms = None
             if deadline is not None:
-                wait_ms = max(0, int((deadline - time.monotonic()) * 1000))
+                # poll() takes a C int of milliseconds (~24.8 days); a longer
+                # timeout is waited for in several polls.
+                wait_ms = min(max(0, int((deadline - time.monotonic()) * 1000)), 2**31 - 1)
             events = poller.poll(wait_ms)
             if not events and deadline is not None and time.monotonic() >= deadline:
                 os.kill(pid, 9)

@@ -54,6 +54,10 @@ def loads(doc: str | bytes) -> object:
         value, end = _scan_once(doc, start)
     except StopIteration as err:
         raise JSONError("Expecting value", doc, err.value) from None
+    except RecursionError:
+        # Arrays or objects nested about a thousand deep: the C scanner
+        # recurses once per level.
+        raise JSONError("Nested too deeply", doc, start) from None
     except (ValueError, SystemError):
         # The C scanner builds its error from json.decoder, which it only finds
         # if something imported it; on this (rare) path, let json say what is wrong.
@@ -67,6 +71,49 @@ def loads(doc: str | bytes) -> object:
     end = _skip_ws(doc, end)
     if end != len(doc):
         raise JSONError("Extra data", doc, end)
+    if "\\ud" in doc or "\\uD" in doc:
+        # Only a \u escape makes a UTF-16 surrogate, and a lone one (not half
+        # of a pair) is no character: no path, argument, log line or state.json
+        # could hold it (UnicodeEncodeError). Go's decoder, and so runc, reads
+        # it as U+FFFD; so does this.
+        value = _without_lone_surrogates(value)
+    return value
+
+
+def _fixed(text: str) -> str:
+    if text.isascii():
+        return text
+    try:
+        text.encode()
+        return text
+    except UnicodeEncodeError:
+        return "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in text)
+
+
+def _without_lone_surrogates(value: object) -> object:
+    """In place, without recursion: the document may be nested as deep as
+    the scanner allows."""
+    if isinstance(value, str):
+        return _fixed(value)
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            for i, item in enumerate(node):
+                if isinstance(item, str):
+                    node[i] = _fixed(item)
+                elif isinstance(item, (list, dict)):
+                    stack.append(item)
+        elif isinstance(node, dict):
+            for key, item in node.items():
+                if isinstance(item, str):
+                    node[key] = _fixed(item)
+                elif isinstance(item, (list, dict)):
+                    stack.append(item)
+            if any(_fixed(key) is not key for key in node):
+                items = list(node.items())
+                node.clear()
+                node.update((_fixed(key), item) for key, item in items)
     return value
 
 

@@ -13,6 +13,9 @@ The test suite checks that this validator and jsonschema agree on spec/'s
 schemas for a corpus of valid and invalid documents, and that spec/ accepts
 what the upstream runtime-spec schemas accept.
 
+Two types are narrower than in JSON Schema: an "integer" has no fraction
+part (1.0 is not a uid) and a "string" holds no NUL (U+0000).
+
 Errors name the JSON path of the offending value, e.g. `process.user.uid`.
 """
 from __future__ import annotations
@@ -25,7 +28,10 @@ def _type_ok(value: object, name: str) -> bool:
     if name == "array":
         return isinstance(value, list)
     if name == "string":
-        return isinstance(value, str)
+        # Stricter than JSON Schema too: paths, names and arguments reach the
+        # kernel as C strings, which end at the first NUL ("/a\u0000/b" would be
+        # "/a" to one call and an error to Python's os module).
+        return isinstance(value, str) and "\x00" not in value
     if name == "boolean":
         return isinstance(value, bool)
     if name == "integer":
@@ -44,6 +50,13 @@ def _describe(value: object) -> str:
 
     text = jsonio.dumps(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _type_error(where: str, value: object, types: str) -> str:
+    if isinstance(value, str) and "\x00" in value:
+        return f"{where}: {_describe(value)} contains a NUL character (\\u0000), which no " \
+               "path, name or argument can hold"
+    return f"{where}: {_describe(value)} is not of type {types}"
 
 
 def join(path: str, key: object) -> str:
@@ -95,9 +108,9 @@ class Validator:
         if types is not None:
             if isinstance(types, str):
                 if not _type_ok(value, types):
-                    return f"{where}: {_describe(value)} is not of type {types}"
+                    return _type_error(where, value, types)
             elif not any(_type_ok(value, t) for t in types):
-                return f"{where}: {_describe(value)} is not of type {' or '.join(types)}"
+                return _type_error(where, value, " or ".join(types))
         if "const" in schema and value != schema["const"]:
             return f"{where}: {_describe(value)} must be {_describe(schema['const'])}"
         enum = schema.get("enum")

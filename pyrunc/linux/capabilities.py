@@ -95,6 +95,12 @@ def resolve(sets: dict[str, list[str]], where: str) -> tuple[CapSets, list[str]]
             out["inheritable"].remove(num)
             warnings.append(f"{where}.inheritable: {_name(num)} is not in the bounding set, "
                             "so it cannot be inheritable; ignored")
+    # Nor an effective cap that is not permitted: the same.
+    for num in list(out["effective"]):
+        if num not in out["permitted"]:
+            out["effective"].remove(num)
+            warnings.append(f"{where}.effective: {_name(num)} is not in the permitted set, "
+                            "so it cannot be effective; ignored")
     # The kernel raises an ambient cap only if it is permitted and inheritable
     # (capabilities(7)); runc warns and goes on, and so do we.
     for num in list(out["ambient"]):

@@ -12,7 +12,6 @@ NUMBERS = {
     "RLIMIT_MEMLOCK": 8, "RLIMIT_AS": 9, "RLIMIT_LOCKS": 10, "RLIMIT_SIGPENDING": 11,
     "RLIMIT_MSGQUEUE": 12, "RLIMIT_NICE": 13, "RLIMIT_RTPRIO": 14, "RLIMIT_RTTIME": 15,
 }
-_INFINITY = 2**64 - 1
 
 
 def resolve(limits: list[tuple[str, int, int]], where: str) -> list[tuple[int, int, int, str]]:
@@ -30,7 +29,9 @@ def resolve(limits: list[tuple[str, int, int]], where: str) -> list[tuple[int, i
 
 
 def _kernel(value: int) -> int:
-    return resource.RLIM_INFINITY if value >= _INFINITY else value
+    """A uint64 limit as setrlimit() takes it, a C long long: from 2**63 up,
+    the negative number with the same bits (2**64 - 1 is RLIM_INFINITY, -1)."""
+    return value - (1 << 64) if value >= 1 << 63 else value
 
 
 def apply(limits: list[tuple[int, int, int, str]]) -> None:

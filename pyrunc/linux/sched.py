@@ -30,35 +30,71 @@ MPOL_FLAGS = {"MPOL_F_STATIC_NODES": 1 << 15, "MPOL_F_RELATIVE_NODES": 1 << 14,
 _MPOL_NO_NODES = ("MPOL_DEFAULT", "MPOL_LOCAL")
 
 
-def parse_list(text: str, where: str) -> list[int]:
-    """'0-3,7' -> [0, 1, 2, 3, 7] (the cpuset list format)."""
+# Larger CPU and node numbers than any kernel has (NR_CPUS is at most 8192,
+# MAX_NUMNODES 1024): a list naming one is refused before it is expanded.
+_MAX_CPU = (1 << 16) - 1
+_MAX_NODE = 1023
+
+
+def parse_list(text: str, where: str, highest: int = _MAX_CPU) -> list[int]:
+    """'0-3,7' -> [0, 1, 2, 3, 7] (the cpuset list format); numbers above
+    `highest` are refused ("0-99999999" would be a list of 10**8)."""
     out: list[int] = []
     for part in text.split(","):
         part = part.strip()
         if not part:
             continue
         lo, dash, hi = part.partition("-")
-        if not lo.isdigit() or (dash and not hi.isdigit()):
+        if not _digits(lo) or (dash and not _digits(hi)):
             raise ConfigError(f"{where}: {text!r} is not a list like 0-3,7")
         first, last = int(lo), int(hi) if dash else int(lo)
         if last < first:
             raise ConfigError(f"{where}: range {part!r} runs backwards")
+        if last > highest:
+            raise ConfigError(f"{where}: {last} is above {highest}, the highest number "
+                              "a kernel can have there")
         out.extend(range(first, last + 1))
     if not out:
         raise ConfigError(f"{where}: {text!r} names no CPU or node")
     return out
 
 
+def _digits(text: str) -> bool:
+    # ASCII only: "²".isdigit() is true and int("²") an error.
+    return text.isascii() and text.isdigit()
+
+
 def ioprio_value(cls: str, priority: int) -> int:
+    # config.md: "from 0 (highest) to 7 (lowest)", as runc checks; a larger
+    # value would spill into the class bits (8192 with BE is IDLE).
+    if not 0 <= priority <= 7:
+        raise ConfigError(f"process.ioPriority.priority: {priority} is not between 0 "
+                          "(highest) and 7 (lowest)")
     return (IOPRIO_CLASSES[cls] << 13) | priority
 
 
 def sched_attr(policy: str, nice: int, priority: int, flags: list[str], runtime: int,
                deadline: int, period: int) -> bytes:
-    """struct sched_attr (size 48, SCHED_ATTR_SIZE_VER0)."""
+    """struct sched_attr (size 48, SCHED_ATTR_SIZE_VER0), with runc's rules
+    for which policy takes which value (sched_setattr(2))."""
+    where = "process.scheduler"
     if policy == "SCHED_ISO":
-        raise ConfigError("process.scheduler.policy: SCHED_ISO is reserved and not "
-                          "implemented by Linux")
+        raise ConfigError(f"{where}.policy: SCHED_ISO is reserved and not implemented by "
+                          "Linux")
+    if policy in ("SCHED_OTHER", "SCHED_BATCH") and not -20 <= nice <= 19:
+        raise ConfigError(f"{where}.nice: {nice} is not between -20 and 19")
+    if policy in ("SCHED_FIFO", "SCHED_RR"):
+        if not 1 <= priority <= 99:
+            raise ConfigError(f"{where}.priority: {policy} needs a priority between 1 and "
+                              f"99, not {priority}")
+    elif priority:
+        raise ConfigError(f"{where}.priority: only SCHED_FIFO and SCHED_RR take a priority "
+                          f"({policy} does not)")
+    if policy != "SCHED_DEADLINE":
+        for name, value in (("runtime", runtime), ("deadline", deadline), ("period", period)):
+            if value:
+                raise ConfigError(f"{where}.{name}: only SCHED_DEADLINE takes a {name} "
+                                  f"({policy} does not)")
     bits = 0
     for flag in flags:
         bits |= SCHED_FLAGS[flag]
@@ -69,7 +105,7 @@ def sched_attr(policy: str, nice: int, priority: int, flags: list[str], runtime:
 def mempolicy(mode: str, nodes: str, flags: list[str]) -> tuple[int, list[int]]:
     """(mode with flags, node list) for set_mempolicy(2)."""
     where = "linux.memoryPolicy"
-    node_list = parse_list(nodes, f"{where}.nodes") if nodes else []
+    node_list = parse_list(nodes, f"{where}.nodes", _MAX_NODE) if nodes else []
     if mode in _MPOL_NO_NODES and node_list:
         raise ConfigError(f"{where}.nodes: {mode} takes no nodes")
     if mode in ("MPOL_BIND", "MPOL_INTERLEAVE", "MPOL_WEIGHTED_INTERLEAVE",

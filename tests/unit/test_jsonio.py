@@ -58,3 +58,37 @@ def test_errors_without_json_imported():
     out = subprocess.run([sys.executable, "-IS", "-c", code], capture_output=True, text=True)
     assert "Expecting property name enclosed in double quotes" in out.stdout, out.stderr
     assert "char 1" in out.stdout
+
+
+@pytest.mark.parametrize("opener,closer", [("[", "]"), ('{"a":', "}")])
+def test_deep_nesting_is_a_json_error(opener, closer):
+    """config.json may be written by an attacker: 100000 levels must be a
+    JSONError (bundle.load reports it), not a RecursionError."""
+    depth = 100_000
+    with pytest.raises(jsonio.JSONError, match="Nested too deeply"):
+        jsonio.loads(opener * depth + "1" + closer * depth)
+
+
+@pytest.mark.parametrize("text,value", [
+    (r'["\ud800"]', ["\ufffd"]),
+    (r'["a\uDFFFb", "\ud83d\ude00"]', ["a\ufffdb", "\U0001f600"]),
+    (r'{"\udc00": {"k": ["x\ud800"]}}', {"\ufffd": {"k": ["x\ufffd"]}}),
+    (r'"\\ud800"', "\\ud800"),
+])
+def test_lone_surrogates_read_as_replacement_characters(text, value):
+    """A lone UTF-16 surrogate escape is no character (nothing can encode
+    it): read as U+FFFD, as Go's decoder (runc) does; pairs are one character."""
+    got = jsonio.loads(text)
+    assert got == value
+    jsonio.dumps(got).encode()
+
+
+def test_lone_surrogates_replaced_at_any_depth_the_scanner_takes():
+    """The replacement does not recurse: 600 objects deep with an escaped
+    character used to be 'Nested too deeply' (two frames a level)."""
+    depth = 600
+    text = '{"a":' * depth + r'["\ud83d\ude00", "\ud800"]' + "}" * depth
+    value = jsonio.loads(text)
+    for _ in range(depth):
+        value = value["a"]
+    assert value == ["\U0001f600", "\ufffd"]

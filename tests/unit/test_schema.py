@@ -50,11 +50,13 @@ STATE_SCHEMA = _load(SPEC_DIR / "state-schema.json")
 
 OURS = {"config": Validator(CONFIG_SCHEMA), "state": Validator(STATE_SCHEMA)}
 # pyrunc counts only JSON integers without a fraction part as "integer" (1.0 is
-# not a uid); the reference validator is told the same.
-_STRICT_INT = jsonschema.Draft202012Validator.TYPE_CHECKER.redefine(
-    "integer", lambda _checker, v: isinstance(v, int) and not isinstance(v, bool))
+# not a uid), and only strings without NUL as "string" (paths and arguments are
+# C strings); the reference validator is told the same.
+_STRICT_TYPES = jsonschema.Draft202012Validator.TYPE_CHECKER.redefine_many({
+    "integer": lambda _checker, v: isinstance(v, int) and not isinstance(v, bool),
+    "string": lambda _checker, v: isinstance(v, str) and "\x00" not in v})
 _Reference = jsonschema.validators.extend(jsonschema.Draft202012Validator,
-                                          type_checker=_STRICT_INT)
+                                          type_checker=_STRICT_TYPES)
 JS = {"config": _Reference(CONFIG_SCHEMA), "state": _Reference(STATE_SCHEMA)}
 
 _upstream_cache: dict = {}
@@ -832,6 +834,16 @@ STRICTER_CONFIGS: list[tuple[str, object, str]] = [
     # config-linux.md#configLinuxPersonality: "domain (string, REQUIRED)".
     ("personality-without-domain", mut(FULL, "linux.personality.domain", DELETE),
      "linux.personality"),
+    # A NUL can be in a JSON string but not in a C string: paths, names and
+    # arguments would be cut short there (or refused by the os module).
+    ("args-nul", mut(RUNC, "process.args[0]", "s\x00h"), "process.args[0]"),
+    ("mount-destination-nul", mut(RUNC, "mounts[0].destination", "/proc\x00/x"),
+     "mounts[0].destination"),
+    ("cgroups-path-nul", mut(FULL, "linux.cgroupsPath", "a\x00b"), "linux.cgroupsPath"),
+    ("sysctl-key-nul", mut(FULL, "linux.sysctl", {"net.ipv4.ip_forward\x00": "1"}),
+     "linux.sysctl"),
+    ("net-device-key-nul", mut(FULL, "linux.netDevices", {"eth\x000": {}}),
+     "linux.netDevices"),
 ]
 
 # Documents ours accepts and the upstream schema rejects.
@@ -1231,6 +1243,8 @@ def _divergence_at(path, value) -> str | None:
         return "looser: recursive propagation"
     if last == "limit" and parent == "pids" and value == {}:
         return "looser: pids.limit is optional"
+    if last == "pids" and isinstance(value, dict) and "limit" not in value:
+        return "looser: pids.limit is optional"
     if last == "type" and parent == "rlimits" and isinstance(value, str) \
             and re.search(r"^RLIMIT_[A-Z]+$", value):
         return "stricter: rlimit resource names"
@@ -1241,6 +1255,8 @@ def _divergence_at(path, value) -> str | None:
         return "stricter: major/minor required unless p (and no trailing newline)"
     if last == "swappiness" and isinstance(value, int) and 100 < value <= 2**64 - 1:
         return "stricter: swappiness 0..100"
+    if isinstance(value, str) and "\x00" in value:
+        return "stricter: no NUL in strings"
     if last == "status" and isinstance(value, str):
         return "state: status values beyond the spec's four; pid required when running"
     return None
@@ -1315,6 +1331,9 @@ def test_upstream_agrees_on_state_mutations(case):
      "not one of"),
     (mut(FULL, "process.user.additionalGids[1]", 2**32), "process.user.additionalGids[1]: ",
      "maximum"),
+    (mut(RUNC, "process.env[1]", "TERM=\x00"), "process.env[1]: ", "NUL"),
+    (mut(FULL, "linux.resources.unified", {"memory.max\x00": "1"}),
+     "linux.resources.unified: ", "NUL"),
 ])
 def test_error_names_the_json_path(doc, prefix, needle):
     with pytest.raises(ConfigError) as err:
