@@ -295,6 +295,21 @@ class CgroupManager:
         except FileNotFoundError:
             return []
 
+    def processes_inside(self) -> int:
+        """How many processes the container's cgroup and its descendants hold
+        already (0 where it does not exist yet, the usual case)."""
+        d = self._procs_dir()
+        if d is None or not os.path.isdir(d.path):
+            return 0
+        count = 0
+        for dirpath, _dirs, _files in os.walk(d.path):
+            try:
+                with open(os.path.join(dirpath, "cgroup.procs")) as f:
+                    count += len(f.read().split())
+            except OSError:
+                pass
+        return count
+
     def exists(self) -> bool:
         d = self._procs_dir()
         return d is not None and os.path.isdir(d.path)

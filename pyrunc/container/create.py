@@ -70,7 +70,27 @@ def create(root: str, cid: str, opts: CreateOptions) -> Created:
     spec = bundle.load(opts.bundle)
     _check_terminal(spec, opts)
     launch = _plan(spec, cid, opts, listen)
+    try:
+        return _create(cdir, spec, launch, opts)
+    finally:
+        # The namespaces to join were opened by _plan; the children have
+        # their own copies.
+        for _kind, fd, _path in launch.join_fds:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def _create(cdir: state.ContainerDir, spec: bundle.Spec, launch: Launch,
+            opts: CreateOptions) -> Created:
+    cid = cdir.id
     manager = CgroupManager.plan(spec.cgroups_path, cid, rootless=opts.rootless == "true")
+    busy = manager.processes_inside()
+    if busy:
+        # delete would kill them with the container (runc's check and words).
+        raise PyruncError(f"linux.cgroupsPath: container's cgroup is not empty: {busy} "
+                          "process(es) found")
     rules = _device_rules(spec)
     cdir.reserve()
     # Held until create returns: a delete, start or second create of this id
@@ -141,8 +161,12 @@ def _undo(cdir: state.ContainerDir, manager: CgroupManager, pid: int,
             from ..linux import resctrl
 
             resctrl.remove(record.data["intel_rdt"])
-    except (PyruncError, OSError) as err:
-        log.warning(f"cleaning up after failed create: {err}")
+    except Exception as err:  # noqa: BLE001 - whatever it was, say so and keep the record
+        # The state directory stays: its record is what lets
+        # `delete --force` remove the rest later.
+        log.warning(f"cleaning up after failed create: {err}; `delete --force "
+                    f"{cdir.id}` removes what is left")
+        return
     cdir.remove()
     # runtime.md#runtimeLifecycle: a failed create continues at step 12
     # (destroy), so the poststop hooks run.

@@ -76,21 +76,23 @@ class Init:
 
     def devices(self) -> None:
         configured = {d.path for d in self.launch.spec.devices}
-        # A configured device replaces the default one at the same path.
-        nodes = [n for n in devices.default_nodes() if n.path not in configured] + [
-            devices.Node(d.path, d.type, d.major, d.minor,
-                         d.file_mode if d.file_mode is not None else 0o666,
-                         d.uid or 0, d.gid or 0) for d in self.launch.spec.devices]
-        for node in nodes:
-            devices.create(self.rootfd, node, bind_from_host=self.launch.in_userns)
+        # A configured device replaces the default one at the same path; the
+        # defaults are config-linux.md#configLinuxDefaultDevices.
+        nodes = [("linux.devices", n) for n in devices.default_nodes()
+                 if n.path not in configured] + [
+            (f"linux.devices[{i}]", devices.Node(
+                d.path, d.type, d.major, d.minor,
+                d.file_mode if d.file_mode is not None else 0o666, d.uid or 0, d.gid or 0))
+            for i, d in enumerate(self.launch.spec.devices)]
+        for field, node in nodes:
+            with _field(field):
+                devices.create(self.rootfd, node, bind_from_host=self.launch.in_userns)
         devices.ptmx(self.rootfd)
         devices.dev_symlinks(self.rootfd)
 
     def make_cwd(self) -> None:
-        try:
+        with _field("process.cwd"):
             os.close(paths.mkdir_all(self.rootfd, self.launch.cwd))
-        except PyruncError as err:
-            raise PyruncError(f"process.cwd {self.launch.cwd!r}: {err}") from None
 
     def runtime_hooks(self) -> None:
         # prestart and createRuntime run in the runtime namespace: the parent
@@ -104,8 +106,9 @@ class Init:
 
     def switch_root(self) -> None:
         spec = self.launch.spec
-        os.close(self.rootfd)
-        self.rootfd = -1
+        if self.rootfd >= 0:  # no mount namespace: the root was never opened
+            os.close(self.rootfd)
+            self.rootfd = -1
         if not self.launch.has_mountns:
             rootfs.chroot_only(spec.root_path)
         elif self.launch.no_pivot:
@@ -149,10 +152,12 @@ class Init:
             lsm.apply_selinux(self.proc, self.launch.selinux_label)
 
     def readonly_paths(self) -> None:
-        finalize.readonly_paths(self.launch.spec.readonly_paths)
+        with _field("linux.readonlyPaths"):
+            finalize.readonly_paths(self.launch.spec.readonly_paths)
 
     def masked_paths(self) -> None:
-        finalize.mask_paths(self.launch.spec.masked_paths, self.launch.spec.mount_label)
+        with _field("linux.maskedPaths"):
+            finalize.mask_paths(self.launch.spec.masked_paths, self.launch.spec.mount_label)
 
     def session_keyring(self) -> None:
         try:
@@ -424,6 +429,26 @@ def exec_steps(init: Init) -> list:
     # (the socket is close-on-exec), of a failure from an error message.
     out += [init.report_exec, init.exec]
     return out
+
+
+class _field:
+    """Name the config field in an error from a step that works on it (a
+    message that names the field already is left as it is)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind, err, _tb) -> bool:
+        if err is None or not isinstance(err, (OSError, PyruncError)):
+            return False
+        text = str(err) if isinstance(err, PyruncError) else (
+            f"{err.strerror}" + (f": {err.filename}" if err.filename else ""))
+        if text.startswith(self.name.split("[")[0]):
+            return False
+        raise PyruncError(f"{self.name}: {text}") from None
 
 
 def _report_to_start(fd: int, err: BaseException) -> None:
