@@ -11,7 +11,7 @@ import os
 from .. import bundle, hooks, log, state
 from ..cgroups import CgroupManager
 from ..cgroups import devices as cgdevices
-from ..errors import ConfigError, PyruncError
+from ..errors import ConfigError, ContainerExists, PyruncError
 from ..linux import capabilities, namespaces, proc, rlimits, sched
 from ..process import parent
 from ..process.launch import Launch
@@ -85,9 +85,15 @@ def create(root: str, cid: str, opts: CreateOptions) -> Created:
 def _create(cdir: state.ContainerDir, spec: bundle.Spec, launch: Launch,
             opts: CreateOptions) -> Created:
     cid = cdir.id
+    if cdir.exists():
+        # The id's own error comes first (its cgroup would be busy too);
+        # reserve() below is the check that counts.
+        raise ContainerExists(cid)
     manager = CgroupManager.plan(spec.cgroups_path, cid, rootless=opts.rootless == "true")
     busy = manager.processes_inside()
     if busy:
+        if cdir.exists():  # a create of this id that got there first
+            raise ContainerExists(cid)
         # delete would kill them with the container (runc's check and words).
         raise PyruncError(f"linux.cgroupsPath: container's cgroup is not empty: {busy} "
                           "process(es) found")
