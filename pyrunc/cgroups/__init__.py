@@ -156,10 +156,7 @@ class CgroupManager:
         making any: recorded in between, they let `delete --force` remove
         them even if create is killed halfway."""
         for d in self.dirs:
-            rel = os.path.relpath(d.path, d.mountpoint)
-            current = d.mountpoint
-            for part in ([] if rel == "." else rel.split("/")):
-                current = os.path.join(current, part)
+            for _parent, current in _chain(d):
                 if not os.path.isdir(current) and current not in self.created:
                     self.created.append(current)
 
@@ -175,13 +172,8 @@ class CgroupManager:
                 raise PyruncError(f"cannot create cgroup {d.path}: {err.strerror}") from None
 
     def _mkdir_path(self, d: CgroupDir) -> None:
-        rel = os.path.relpath(d.path, d.mountpoint)
-        if rel == ".":
-            return
-        current = d.mountpoint
         cpuset = d.version == 1 and "cpuset" in d.key.split(",")
-        for part in rel.split("/"):
-            parent, current = current, os.path.join(current, part)
+        for parent, current in _chain(d):
             try:
                 os.mkdir(current, 0o755)
                 if current not in self.created:
@@ -340,6 +332,17 @@ class CgroupManager:
                 time.sleep(delay)
                 delay = min(delay * 2, 0.1)
         self.created = []
+
+
+def _chain(d: CgroupDir) -> list[tuple[str, str]]:
+    """(parent, directory) for each directory from below the mount point down
+    to d.path."""
+    rel = os.path.relpath(d.path, d.mountpoint)
+    out, current = [], d.mountpoint
+    for part in ([] if rel == "." else rel.split("/")):
+        out.append((current, os.path.join(current, part)))
+        current = out[-1][1]
+    return out
 
 
 def _kill_all(path: str) -> None:

@@ -44,7 +44,7 @@ def open_pty(rows: int, cols: int) -> tuple[int, int]:
     from . import paths
     from . import syscalls as sc
 
-    root = os.open("/", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    root = paths.current_root()
     try:
         master = paths.open_in_root(root, "/dev/pts/ptmx", os.O_RDWR | os.O_NOCTTY)
     except PyruncError as err:

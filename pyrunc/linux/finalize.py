@@ -17,11 +17,6 @@ from . import fdmount, paths
 from . import syscalls as sc
 
 
-def container_root() -> int:
-    """After the switch of root: an O_PATH fd of "/", for lookups inside it."""
-    return os.open("/", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
-
-
 def _open_existing(rootfd: int, path: str) -> int:
     """O_PATH fd of path inside the root, or -1 if it does not exist."""
     try:
@@ -53,7 +48,7 @@ def mask_paths(mask: list[str], label: str = "") -> None:
     """config-linux.md#configLinuxMaskedPaths: directories get an empty
     read-only tmpfs, anything else /dev/null bound over it. Targets and
     source are fds resolved inside the root."""
-    root = container_root()
+    root = paths.current_root()
     null = -1
     try:
         for path in mask:
@@ -79,7 +74,7 @@ def mask_paths(mask: list[str], label: str = "") -> None:
 def readonly_paths(readonly: list[str]) -> None:
     """config-linux.md#configLinuxReadonlyPaths: each path bound onto itself,
     read-only (submounts too) before the bind is attached."""
-    root = container_root()
+    root = paths.current_root()
     try:
         for path in readonly:
             fd = _open_existing(root, path)
@@ -100,7 +95,7 @@ def bind_console(slave: int) -> None:
     regular file or a device, not on procfs or sysfs: an image whose
     /dev/console is a symlink must not get a terminal bound over (and so a
     writable alias of) a host-wide file (CVE-2025-52565)."""
-    root = container_root()
+    root = paths.current_root()
     try:
         pfd, name = paths.parent_and_name(root, "/dev/console")
     finally:

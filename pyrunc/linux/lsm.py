@@ -6,7 +6,7 @@ from __future__ import annotations
 import errno
 import os
 
-from ..errors import ConfigError, PyruncError
+from ..errors import ConfigError, KernelError, PyruncError
 
 
 def apparmor_enabled() -> bool:
@@ -36,8 +36,6 @@ def _write_attr(proc, names: tuple[str, ...], value: str, what: str) -> None:
     """Through the init's private procfs (procfs.ProcHandle): a write meant
     for our own attribute can then not be sent to another file by mounts
     over the container's /proc/self/attr (CVE-2019-16884, CVE-2025-52881)."""
-    from ..errors import KernelError
-
     for name in names:
         try:
             proc.write(f"thread-self/attr/{name}", value)

@@ -201,12 +201,18 @@ def parent_and_name(rootfd: int, path: str) -> tuple[int, str]:
     return open_in_root(rootfd, "/".join(parent), os.O_PATH | os.O_DIRECTORY), name
 
 
+def current_root() -> int:
+    """An O_PATH fd of "/" (after the switch of root: the container's), for
+    lookups inside it."""
+    return os.open("/", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+
+
 def chdir_in_root(path: str) -> None:
     """chdir to path taken inside the current root, never through a magic
     link; then check with getcwd(2) that the working directory is inside the
     root (runc's check for CVE-2024-21626). The init calls it before any
     seccomp filter is loaded."""
-    root = os.open("/", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    root = current_root()
     try:
         fd = open_in_root(root, path, os.O_PATH | os.O_DIRECTORY)
     finally:

@@ -62,7 +62,7 @@ class ProcHandle:
         except KernelError:
             pass
         try:
-            fd = sc.open_tree(-100, "/proc", sc.OPEN_TREE_CLONE | sc.OPEN_TREE_CLOEXEC)
+            fd = sc.open_tree(sc.AT_FDCWD, "/proc", sc.OPEN_TREE_CLONE | sc.OPEN_TREE_CLOEXEC)
         except KernelError:
             pass
         else:
@@ -158,25 +158,31 @@ def close_fds_on_exec(first: int, proc: ProcHandle | None) -> None:
                 pass
 
 
-def close_fds_from(first: int, keep: int, proc: ProcHandle | None) -> None:
-    """Close every fd >= first but keep (the handle too): close_range, or fd
-    by fd where it is refused."""
+def close_fds_from(first: int, keep: set[int], proc: ProcHandle | None) -> None:
+    """Close every fd >= first but those in keep (the handle's too):
+    close_range over the gaps, or fd by fd where it is refused."""
     try:
-        if first <= keep:
-            if first < keep:
-                sc.close_range(first, keep - 1)
-            sc.close_range(keep + 1)
-        else:
-            sc.close_range(first)
+        for low, high in _gaps(first, keep):
+            sc.close_range(low, high)
         return
     except KernelError as err:
         fds = _one_by_one(err, proc)
     for fd in fds:
-        if fd >= first and fd != keep:
+        if fd >= first and fd not in keep:
             try:
                 os.close(fd)
             except OSError:
                 pass
+
+
+def _gaps(first: int, keep: set[int]) -> list[tuple[int, int]]:
+    """The ranges from first up that hold none of keep."""
+    out = []
+    for fd in sorted(k for k in keep if k >= first):
+        if fd > first:
+            out.append((first, fd - 1))
+        first = fd + 1
+    return out + [(first, 0xFFFFFFFF)]
 
 
 def _one_by_one(err: KernelError, proc: ProcHandle | None) -> list[int]:

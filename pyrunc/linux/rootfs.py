@@ -126,6 +126,12 @@ _PROC_FILES = {"cpuinfo", "diskstats", "meminfo", "stat", "swaps", "uptime", "lo
                "slabinfo", "sys/kernel/ns_last_pid", "sys/crypto/fips_enabled"}
 
 
+def _allowed_in_proc(dest: str) -> bool:
+    """/proc itself (checked to get a procfs) or one of _PROC_FILES."""
+    parts = [p for p in dest.split("/") if p]
+    return parts == ["proc"] or (parts[:1] == ["proc"] and "/".join(parts[1:]) in _PROC_FILES)
+
+
 def _check_destination(rootfd: int, dest: str, fstype: str, source: str, bind: bool,
                        where: str) -> None:
     parts = [p for p in dest.split("/") if p]
@@ -134,7 +140,7 @@ def _check_destination(rootfd: int, dest: str, fstype: str, source: str, bind: b
     # only the few files lxcfs-style tools replace.
     if parts[:1] == ["proc"]:
         if len(parts) > 1:
-            if "/".join(parts[1:]) not in _PROC_FILES:
+            if not _allowed_in_proc(dest):
                 raise PyruncError(f"{where}.destination: {dest} is inside /proc, which "
                                   "only allows mounts on a few files")
         elif bind:
@@ -158,9 +164,7 @@ def _mount_point(rootfd: int, dest: str, directory: bool, where: str) -> int:
     allowed /proc files: an image symlink (/data -> /proc/sys/kernel) would
     otherwise carry a mount under /proc past the lexical check."""
     fd = paths.mkdir_all(rootfd, dest) if directory else paths.make_file(rootfd, dest)
-    parts = dest.strip("/").split("/")
-    allowed = parts == ["proc"] or (parts[0] == "proc" and "/".join(parts[1:]) in _PROC_FILES)
-    if not allowed and sc.fstatfs_type(fd) == sc.PROC_SUPER_MAGIC:
+    if not _allowed_in_proc(dest) and sc.fstatfs_type(fd) == sc.PROC_SUPER_MAGIC:
         os.close(fd)
         raise PyruncError(f"{where}.destination: {dest} resolves to a place inside /proc "
                           "(through a symlink in the image): refused")

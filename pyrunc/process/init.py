@@ -175,11 +175,8 @@ class Init:
         rlimits.apply(self.launch.rlimits)
 
     def oom_score_adj(self) -> None:
-        try:
+        with _field("process.oomScoreAdj"):
             self.proc.write("self/oom_score_adj", str(self.launch.oom_score_adj))
-        except (OSError, PyruncError) as err:
-            raise PyruncError(f"process.oomScoreAdj: {getattr(err, 'strerror', None) or err}"
-                              ) from None
 
     def no_new_privileges(self) -> None:
         capabilities.set_no_new_privs()
@@ -227,13 +224,9 @@ class Init:
             capabilities.set_keepcaps(False)
 
     def apply_capabilities(self) -> None:
-        try:
+        with _field("process.capabilities"):
             capabilities.apply_sets(self.launch.caps)
             capabilities.apply_ambient(self.launch.caps.ambient)
-        except OSError as err:
-            raise PyruncError(f"process.capabilities: capset: {err.strerror}") from None
-        except PyruncError as err:
-            raise PyruncError(f"process.capabilities: {err}") from None
 
     def umask(self) -> None:
         # config.md#configPOSIXUser: unspecified means the caller's umask
@@ -285,7 +278,7 @@ class Init:
         # ours but the one that reports the execve may exist by then
         # (CVE-2024-21626: /proc/self/fd/N as the program).
         keep = self.chan.fileno() if self.launch.exec_mode else self.fifo_fd
-        procfs.close_fds_from(3 + self.launch.extra_fds, keep, self.proc)
+        procfs.close_fds_from(3 + self.launch.extra_fds, {keep}, self.proc)
         self.proc = None
         signals.reset_all()
         try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from ..linux import namespaces, syscalls
+from ..linux import namespaces, procfs, syscalls
 from . import init
 from .launch import Launch
 from .sync import Channel, child_fail
@@ -63,17 +63,9 @@ def _close_inherited(launch: Launch, chan: Channel) -> None:
     processes need: the parent's lock on the state directory (which would
     outlive it in the init), its log file, anything else it had open. No fd
     of the parent may be reachable from the container (CVE-2024-21626)."""
-    keep = sorted({chan.fileno(), launch.fifo_fd, launch.console_fd}
-                  | {fd for _kind, fd, _path in launch.join_fds}
-                  | set(range(3 + launch.extra_fds)))
-    first = 3 + launch.extra_fds
-    for fd in keep:
-        if fd < first:
-            continue
-        if fd > first:
-            syscalls.close_range(first, fd - 1)
-        first = fd + 1
-    syscalls.close_range(first)
+    keep = ({chan.fileno(), launch.fifo_fd, launch.console_fd}
+            | {fd for _kind, fd, _path in launch.join_fds})
+    procfs.close_fds_from(3 + launch.extra_fds, keep, None)
 
 
 def _build_seccomp(launch: Launch, chan: Channel) -> None:
