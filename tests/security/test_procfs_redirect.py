@@ -208,12 +208,15 @@ def test_mount_destination_into_proc_through_a_symlink(runtime, hostile, cid, tm
     assert_nothing_left(runtime, cid)
 
 
-def test_swapped_destination_stays_in_the_root(runtime, hostile, cid, tmp_path):
+def test_swapped_destination_stays_in_the_root(runtime, hostile, cid, tmp_path, runc_bug):
     """CVE-2021-30465, CVE-2024-45310: while containers are created, another
     process swaps a mount destination's directory for a symlink leading out
     of the root (absolute and through ".."). Mounts and the directories made
     for them stay inside the root: the host directory the symlink names never
     gets anything."""
+    runc_bug("CVE-2024-45310 (fixed in runc 1.1.14): MkdirAll of a mount destination "
+             "follows a directory swapped for a symlink and makes the directory on the host "
+             "(a race: lost in some runs, seen in CI)", race=True)
     victim = tmp_path / "victim"
     victim.mkdir()
     swap = os.path.join(hostile.rootfs, "swap")
