@@ -1,6 +1,7 @@
 """linux.resources on cgroup v1: one file per setting, in the controller's
 own hierarchy. Pure translation (writes()); the manager does the I/O.
-Zero means "not set" where runc treats it so (shares, quota, period, pids)."""
+Zero means "not set" where runc treats it so (memory limits, shares, quota,
+period)."""
 from __future__ import annotations
 
 from ..errors import ConfigError
@@ -17,10 +18,11 @@ def writes(res: Resources, exists) -> list[Write]:
     out: list[Write] = []
     m = res.memory
     if m is not None:
-        if m.limit is not None:
+        # 0 means "not set" for these, as in runc (a memory limit of 0 is
+        # what Docker's `update` sends for "leave the memory limit alone"; a
+        # swap limit of 0 would be below the memory limit).
+        if m.limit:
             out.append(Write("memory", "memory.limit_in_bytes", _num(m.limit), "memory.limit"))
-        # 0 means "not set" for these, as in runc (a swap limit of 0 would be
-        # below the memory limit).
         if m.swap:
             out.append(Write("memory", "memory.memsw.limit_in_bytes", _num(m.swap),
                              "memory.swap"))

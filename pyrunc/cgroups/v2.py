@@ -51,7 +51,7 @@ def writes(res: Resources, exists) -> list[Write]:
 
 def _memory(m) -> list[Write]:
     out: list[Write] = []
-    if m.limit is not None:
+    if m.limit:  # 0 is "not set", as on v1 and in runc
         out.append(Write("", "memory.max", _max(m.limit), "memory.limit"))
     if m.reservation:
         out.append(Write("", "memory.low", _max(m.reservation), "memory.reservation"))
@@ -59,7 +59,7 @@ def _memory(m) -> list[Write]:
         # v1's swap limit counts memory + swap; v2's memory.swap.max only swap.
         if m.swap < 0:
             value = "max"
-        elif m.limit is None or m.limit < 0:
+        elif not m.limit or m.limit < 0:
             raise ConfigError("linux.resources.memory.swap: on cgroup v2 a swap limit "
                               "needs a memory limit (it is memory + swap)")
         elif m.swap < m.limit:

@@ -392,6 +392,14 @@ def test_docker_exec_top_pause_stats_update_stop(docker, binary):
         stats = docker("stats", "--no-stream", "--format", "{{.MemUsage}} {{.PIDs}}", name)
         assert stats.returncode == 0, stats.stderr
         assert stats.stdout.split()[-2:] == ["64MiB", "1"], stats.stdout
+        # Docker sends every field, "memory": {"limit": 0} among them: zero
+        # leaves the memory limit as it is (as in runc), it is not written.
+        res = docker("update", "--cpus", "0.5", name)
+        assert res.returncode == 0, res.stderr
+        quota = docker("exec", name, "cat", "/sys/fs/cgroup/cpu/cpu.cfs_quota_us")
+        assert quota.stdout.strip() == "50000", (quota.stdout, quota.stderr)
+        stats = docker("stats", "--no-stream", "--format", "{{.MemUsage}}", name)
+        assert stats.stdout.split()[-1:] == ["64MiB"], stats.stdout
         assert docker("stop", "--time", "1", name).returncode == 0
         state = docker("inspect", name, "--format", "{{.State.Status}} {{.State.ExitCode}}")
         assert state.stdout.split() == ["exited", "137"]

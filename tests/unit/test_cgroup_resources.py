@@ -85,6 +85,19 @@ def test_v1_zero_memory_values_are_unset_like_runc_configLinuxMemory():
     assert triples(ws) == [("memory", "memory.limit_in_bytes", "67108864")]
 
 
+@pytest.mark.parametrize("writes", [v1.writes, v2.writes], ids=["v1", "v2"])
+def test_zero_memory_limit_leaves_the_limit_alone_configLinuxMemory(writes):
+    """`docker update --cpus 0.5` sends the whole resources document with
+    "memory": {"limit": 0, ...} (Go zero values) to `update`: runc leaves the
+    memory limit as it is then; writing 0 would fail (EBUSY) or kill."""
+    doc = {"memory": {"limit": 0, "reservation": 0, "swap": 0, "kernel": 0, "kernelTCP": 0},
+           "cpu": {"shares": 0, "quota": 50000, "period": 100000, "cpus": "", "mems": ""},
+           "blockIO": {"weight": 0}}
+    files = sorted(w.file for w in writes(res(doc), no_files))
+    assert not [f for f in files if f.startswith("memory")], files
+    assert files in (["cpu.cfs_period_us", "cpu.cfs_quota_us"], ["cpu.max"]), files
+
+
 def test_v1_cpu_files_configLinuxCPU():
     ws = v1.writes(res({"cpu": {"shares": 512, "quota": 20000, "period": 50000,
                                 "burst": 10000, "realtimePeriod": 500000,
