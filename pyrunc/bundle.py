@@ -460,6 +460,9 @@ def from_dict(doc: dict, bundle: str) -> Spec:
 def check(spec: Spec) -> None:
     """Rules of config.md / config-linux.md that a schema cannot express."""
     raw = spec.raw
+    if not is_semver(spec.oci_version):
+        raise ConfigError(f"ociVersion: {spec.oci_version!r} is not a SemVer 2.0.0 version "
+                          "(config.md#configSpecificationVersion)")
     if "root" not in raw:
         raise ConfigError("root: is required on Linux (config.md#configRoot)")
     if not os.path.isdir(spec.root_path):
@@ -508,6 +511,37 @@ def check(spec: Spec) -> None:
             # namespace").
             raise ConfigError(f"linux.{field}: needs a mount namespace of the container's "
                               "own (linux.namespaces); the mounts would be the host's")
+
+
+_IDENT_CHARS = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-")
+
+
+def _numeric(part: str) -> bool:
+    return part.isascii() and part.isdigit() and (part == "0" or part[0] != "0")
+
+
+def _identifiers(text: str, prerelease: bool) -> bool:
+    for ident in text.split("."):
+        if not ident or not set(ident) <= _IDENT_CHARS:
+            return False
+        if prerelease and ident.isdigit() and not _numeric(ident):
+            return False
+    return True
+
+
+def is_semver(version: str) -> bool:
+    """SemVer 2.0.0 (semver.org, clauses 2, 9 and 10): MAJOR.MINOR.PATCH
+    without leading zeros, then an optional -prerelease (numeric identifiers
+    without leading zeros) and an optional +build, each made of dot-separated
+    non-empty [0-9A-Za-z-] identifiers."""
+    rest, plus, build = version.partition("+")
+    if plus and not _identifiers(build, prerelease=False):
+        return False
+    core, dash, pre = rest.partition("-")
+    if dash and not _identifiers(pre, prerelease=True):
+        return False
+    parts = core.split(".")
+    return len(parts) == 3 and all(_numeric(p) for p in parts)
 
 
 def _check_linux_process(spec: Spec) -> None:

@@ -68,6 +68,17 @@ def test_unknown_properties_are_ignored_configExtensibility(runtime, bundle, cid
     assert runtime.state(cid)["status"] == "created"
 
 
+@pytest.mark.parametrize("version", ["1.0", "v1.0.0", "1.0.0-"])
+def test_oci_version_not_semver_configSpecificationVersion(runtime, bundle, cid, version):
+    """ociVersion MUST be in SemVer v2.0.0 format: anything else is refused."""
+    bundle.set("ociVersion", version)
+    res = runtime.create(bundle, cid)
+    if runtime.name == "runc" and res.returncode == 0:
+        runtime.run("delete", "--force", cid)
+        pytest.skip("runc 1.1 does not check ociVersion (the spec says MUST be SemVer)")
+    _create_fails(runtime, bundle, cid, "ociVersion:", "SemVer")
+
+
 def test_missing_rootfs_configRoot(runtime, bundle, cid, tmp_path):
     bundle.config["root"]["path"] = str(tmp_path / "nonexistent")
     _create_fails(runtime, bundle, cid, "root.path")

@@ -162,3 +162,24 @@ def test_refused(tmp_path, name):
     with pytest.raises(ConfigError) as err:
         load(tmp_path, edit)
     assert str(err.value).startswith(field + ": "), err.value
+
+
+@pytest.mark.parametrize("version", ["1.0.0", "0.1.0", "1.3.0", "1.0.2-dev", "1.2.0-rc.1",
+                                     "1.0.0-alpha.0.x-y", "1.1.0+dev.20240101",
+                                     "10.20.30-rc.1+build.007"])
+def test_semver_oci_version_is_accepted_configSpecificationVersion(tmp_path, version):
+    def edit(doc):
+        doc["ociVersion"] = version
+    assert load(tmp_path, edit).oci_version == version
+
+
+@pytest.mark.parametrize("version", ["", "1", "1.0", "1.0.0.0", "v1.0.0", "01.0.0", "1.00.0",
+                                     "1.0.0-", "1.0.0-01", "1.0.0-rc..1", "1.0.0+", "1.0.0+a+b",
+                                     "1.0.0-rc_1", " 1.0.0", "1.0.0 ", "1.0.x", "１.0.0"])
+def test_non_semver_oci_version_is_refused_configSpecificationVersion(tmp_path, version):
+    """config.md#configSpecificationVersion: ociVersion MUST be in SemVer
+    v2.0.0 format."""
+    def edit(doc):
+        doc["ociVersion"] = version
+    with pytest.raises(ConfigError, match=r"^ociVersion: .*SemVer"):
+        load(tmp_path, edit)
