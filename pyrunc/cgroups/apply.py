@@ -21,6 +21,9 @@ def plan(manager, res: Resources) -> list[tuple[str, Write]]:
     """(directory, write) pairs for these resources on this host."""
     def exists(controller: str, name: str) -> bool:
         d = _dir(manager, controller)
+        if d is None and manager.mode != "v2":
+            routed = _route(manager, Write(controller, name, "0", ""))
+            d, name = _dir(manager, routed.controller), routed.file
         return d is not None and os.path.exists(os.path.join(d, name))
 
     if manager.mode == "v2":
@@ -52,10 +55,10 @@ def _route(manager, w: Write) -> Write:
     if w.controller in ("hugetlb", "rdma") and _dir(manager, w.controller) is None:
         unified = manager.unified()
         if unified is not None and w.controller in _available(unified.mountpoint):
-            if w.controller == "hugetlb":
-                size = w.file.split(".")[1]
+            if w.controller == "hugetlb":  # hugetlb.SIZE.[rsvd.]limit_in_bytes
+                stem = w.file[:-len("limit_in_bytes")]
                 value = "max" if w.value.startswith("-") else w.value
-                return Write("", f"hugetlb.{size}.max", value, w.field)
+                return Write("", f"{stem}max", value, w.field)
             return Write("", w.file, w.value, w.field)
     return w
 

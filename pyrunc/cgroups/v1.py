@@ -78,8 +78,11 @@ def writes(res: Resources, exists) -> list[Write]:
     if b is not None:
         out += _blkio(b, exists)
     for size, limit in res.hugepage_limits:
-        out.append(Write("hugetlb", f"hugetlb.{size}.limit_in_bytes", _num(limit),
-                         "hugepageLimits"))
+        # config-linux.md#configLinuxHugePageLimits: the reservation limit
+        # where the kernel has it, and the page-fault limit always (as runc).
+        for kind in hugetlb_kinds(exists, "hugetlb", size, "limit_in_bytes"):
+            out.append(Write("hugetlb", f"hugetlb.{size}.{kind}limit_in_bytes", _num(limit),
+                             "hugepageLimits"))
     if res.net_class_id is not None:
         out.append(Write("net_cls", "net_cls.classid", _num(res.net_class_id),
                          "network.classID"))
@@ -89,6 +92,12 @@ def writes(res: Resources, exists) -> list[Write]:
     out += rdma_writes(res)
     out += unified_writes(res)
     return out
+
+
+def hugetlb_kinds(exists, controller: str, size: str, suffix: str) -> list[str]:
+    """The hugetlb files to write for one page size: "" (page-fault
+    accounting) and "rsvd." (reservation accounting) if this kernel has it."""
+    return ["", "rsvd."] if exists(controller, f"hugetlb.{size}.rsvd.{suffix}") else [""]
 
 
 def unified_writes(res: Resources) -> list[Write]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..errors import ConfigError
 from .resources import Resources, Write
-from .v1 import rdma_writes, unified_writes
+from .v1 import hugetlb_kinds, rdma_writes, unified_writes
 
 
 def shares_to_weight(shares: int) -> int:
@@ -41,7 +41,8 @@ def writes(res: Resources, exists) -> list[Write]:
     if res.block_io is not None:
         out += _io(res.block_io, exists)
     for size, limit in res.hugepage_limits:
-        out.append(Write("", f"hugetlb.{size}.max", _max(limit), "hugepageLimits"))
+        for kind in hugetlb_kinds(exists, "", size, "max"):
+            out.append(Write("", f"hugetlb.{size}.{kind}max", _max(limit), "hugepageLimits"))
     if res.net_class_id is not None or res.net_priorities:
         raise _unsupported("network", "cgroup v2 has no net_cls/net_prio controllers")
     out += [Write("", w.file, w.value, w.field) for w in rdma_writes(res)]

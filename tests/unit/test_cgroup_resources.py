@@ -324,6 +324,23 @@ def test_v2_hugetlb_configLinuxHugePageLimits():
                                    ("", "hugetlb.2MB.max", "4194304")]
 
 
+def _rsvd(_controller: str, name: str) -> bool:
+    return ".rsvd." in name
+
+
+@pytest.mark.parametrize("writes,controller,suffix", [(v1.writes, "hugetlb", "limit_in_bytes"),
+                                                      (v2.writes, "", "max")], ids=["v1", "v2"])
+def test_hugetlb_reservation_limit_where_the_kernel_has_it_configLinuxHugePageLimits(
+        writes, controller, suffix):
+    """config-linux.md#configLinuxHugePageLimits: "By default if supported by
+    the kernel, hugepageLimits defines the hugepage sizes and limits for
+    HugeTLB controller reservation accounting" (hugetlb.SIZE.rsvd.*); the
+    page-fault limit is set as well (as runc does)."""
+    ws = writes(res({"hugepageLimits": [{"pageSize": "2MB", "limit": 4194304}]}), _rsvd)
+    assert sorted(triples(ws)) == [(controller, f"hugetlb.2MB.{suffix}", "4194304"),
+                                   (controller, f"hugetlb.2MB.rsvd.{suffix}", "4194304")]
+
+
 @pytest.mark.parametrize("network", [{"classID": 1}, {"priorities": [{"name": "eth0",
                                                                       "priority": 1}]}])
 def test_v2_network_is_an_error_configLinuxNetwork(network):
