@@ -166,6 +166,13 @@ def kill(root: str, cid: str, signum: int, all_processes: bool = False) -> None:
         # cgroup; a stopped container is not an error.
         _signal_all(record, signum)
         return
+    if signum == 9 and not _private_pid_namespace(record):
+        # Without a pid namespace of its own the init's death takes nobody
+        # with it (pid_namespaces(7)): SIGKILL goes to every process in the
+        # container's cgroup, as in runc 1.2+, even after the init is gone.
+        if not _signal_all(record, signum) and status == "stopped":
+            raise ContainerNotRunning()
+        return
     if status not in ("created", "running", "paused"):
         raise ContainerNotRunning()
     if not _kill_init(record, signum):
@@ -175,15 +182,20 @@ def kill(root: str, cid: str, signum: int, all_processes: bool = False) -> None:
         thaw(record)
 
 
-def _signal_all(record: state.Record, signum: int) -> None:
+def _private_pid_namespace(record: state.Record) -> bool:
+    namespaces = (record.config.get("linux") or {}).get("namespaces") or []
+    return any(ns.get("type") == "pid" and not ns.get("path") for ns in namespaces)
+
+
+def _signal_all(record: state.Record, signum: int) -> bool:
     """Freeze the cgroup, signal every process in it, and put the freezer back
     as it was (frozen stays frozen, except that SIGKILL needs a thaw): no
-    process can fork away in between."""
+    process can fork away in between. False if the cgroup is gone."""
     from ..cgroups import CgroupManager
 
     manager = CgroupManager.from_record(record.cgroup)
     if not manager.exists():
-        return
+        return False
     was_frozen = manager.is_frozen()
     can_freeze = bool(manager.freezer_file())
     if can_freeze and not was_frozen:
@@ -209,6 +221,7 @@ def _signal_all(record: state.Record, signum: int) -> None:
             except OSError as err:
                 if not _cgroup_gone(err):  # removed since: nothing left to thaw
                     raise
+    return True
 
 
 def _cgroup_gone(err: OSError) -> bool:

@@ -23,10 +23,11 @@ NSIG = 65
 
 def parse(text: str) -> int:
     """A signal as a number, a name, or a SIG-prefixed name (runc kill's rules),
-    RTMIN+n / RTMAX-n included."""
+    RTMIN+n / RTMAX-n included. 0 is kill(2)'s probe: it checks that the
+    process exists and sends nothing (runc's tests use it)."""
     if text.isdigit():
         num = int(text)
-        if 0 < num < NSIG:
+        if 0 <= num < NSIG:
             return num
         raise PyruncError(f"invalid signal: {text}")
     name = text.upper()

@@ -564,6 +564,38 @@ def test_kill_all_paused_container_runtimeKill(runtime, bundle, cid):
     assert runtime.wait_status(cid, "stopped") == "stopped"
 
 
+def test_kill_signal_zero_probes_runtimeKill(runtime, bundle, cid):
+    """Signal 0 is kill(2)'s existence probe (runc's bats use it): it succeeds
+    while the container runs, sends nothing, and fails once it stopped."""
+    start(runtime, bundle, cid, args=("sh", "-c", "trap 'exit 7' TERM USR1 HUP; "
+                                      "while :; do sleep 0.1; done"))
+    assert runtime.run("kill", cid, "0").returncode == 0
+    time.sleep(0.3)
+    assert runtime.state(cid)["status"] == "running"
+    runtime.run("kill", cid, "KILL", check=True)
+    assert runtime.wait_status(cid, "stopped") == "stopped"
+    res = runtime.run("kill", cid, "0")
+    assert res.returncode == 1 and "container not running" in res.stderr
+
+
+def test_kill_KILL_without_pid_namespace_kills_the_cgroup_runtimeKill(runtime, bundle, cid,
+                                                                     runc_bug):
+    """Sharing the host's pid namespace, the init's death takes nobody with it
+    (pid_namespaces(7)): kill KILL ends every process of the container's
+    cgroup, as runc 1.2+ does, so none outlives its container."""
+    runc_bug("kill KILL signals only the init when the pid namespace is shared "
+             "(signalAllProcesses came with runc 1.2)")
+    bundle.config["linux"]["namespaces"] = [
+        ns for ns in bundle.config["linux"]["namespaces"] if ns["type"] != "pid"]
+    start(runtime, bundle, cid, args=("sh", "-c", "sleep 100 & sleep 101 & wait"))
+    assert wait_for(lambda: len(procs(cid)) >= 3)
+    pids = procs(cid)
+    runtime.run("kill", cid, "KILL", check=True)
+    survivors = [pid for pid in pids if not wait_gone(pid, 5)]
+    assert survivors == []
+    assert runtime.wait_status(cid, "stopped") == "stopped"
+
+
 # --- ps -----------------------------------------------------------------------------------
 
 def test_ps_table_and_json_runcPs(runtime, bundle, cid):
