@@ -10,7 +10,7 @@ apt-get update -q
 # (test_callers.py); gcc, libcap-dev, python3-dev: to build python-prctl.
 apt-get install -y -q --no-install-recommends busybox-static runc containerd docker.io podman \
     gcc libc6-dev \
-    libcap-dev libseccomp2 python3-dev python3-venv iproute2 procps
+    libcap-dev libseccomp2 python3-dev python3-venv iproute2 procps tmux
 if [ ! -x /opt/pyrunc-tox/bin/tox ]; then
     python3 -m venv /opt/pyrunc-tox
     /opt/pyrunc-tox/bin/pip install -q --disable-pip-version-check "tox>=4"

@@ -6,6 +6,9 @@ from __future__ import annotations
 import os
 import re
 import select
+import shlex
+import shutil
+import subprocess
 import time
 
 import pytest
@@ -113,6 +116,57 @@ def test_exec_tty_in_the_foreground(runtime, bundle, cid):
                            b"tty; echo $((6*9)); exit 6\n")
     assert "/dev/pts/" in out and "54" in out, out
     assert status == 6
+
+
+def _tmux(*args: str) -> str:
+    return subprocess.run(["tmux", "-L", _TMUX_SERVER, *args], capture_output=True, text=True,
+                          timeout=10).stdout
+
+
+_TMUX_SERVER = f"pyrunc-test-{os.getpid()}"
+
+
+def _screen_until(text: str, timeout: float = 15) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        screen = _tmux("capture-pane", "-p", "-t", "t")
+        if text in screen:
+            return screen
+        time.sleep(0.1)
+    return screen
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux (tests/setup.sh)")
+def test_exec_tty_typed_into_an_interactive_shell(runtime, bundle, cid):
+    """`exec -t ID sh` typed into a job-control shell in a real terminal
+    (tmux): the exec'd shell gets its own pty, each typed line comes back,
+    ^C reaches the container's foreground command, and the exit status is
+    the shell's."""
+    bundle.config["process"]["args"] = ["sleep", "600"]
+    runtime.create(bundle, cid, check=True)
+    runtime.run("start", cid, check=True)
+    command = " ".join(shlex.quote(a) for a in runtime.cmd("exec", "-t", cid, "sh"))
+    _tmux("new-session", "-d", "-s", "t", "-x", "120", "-y", "40",
+          "env PS1='host$ ' bash --norc --noprofile -i")
+    try:
+        assert "host$" in _screen_until("host$")
+        _tmux("send-keys", "-t", "t", f"{command}; echo STATUS=$?", "Enter")
+        assert "/ #" in _screen_until("/ #")
+        for line, want in (("echo $((6*7))x", "42x"), ("tty", "/dev/pts/"),
+                           ("sleep 100", None), (None, "/ # "), ("echo after", "after")):
+            if line is None:
+                time.sleep(0.5)
+                _tmux("send-keys", "-t", "t", "C-c")
+            else:
+                _tmux("send-keys", "-t", "t", line, "Enter")
+            if want:
+                screen = _screen_until(want)
+                assert want in screen.split(line)[-1] if line else "^C" in screen, screen
+        _tmux("send-keys", "-t", "t", "exit 5", "Enter")
+        screen = _screen_until("STATUS=")
+        assert "STATUS=5" in screen, screen
+    finally:
+        _tmux("kill-server")
 
 
 def test_exec_tty_detached_with_console_socket(runtime, bundle, cid, receiver, tmp_path):
