@@ -264,9 +264,8 @@ def _initial_record(spec: bundle.Spec, cid: str, manager: CgroupManager) -> dict
 
 def _plan(spec: bundle.Spec, cid: str, opts: CreateOptions, listen: int) -> Launch:
     """Resolve everything the init needs, so errors surface before any fork."""
-    if spec.process is None:
-        raise ConfigError("process: is required to create a container "
-                          "(runtime.md#runtimeStart needs it)")
+    # config.md#configProcess: process is REQUIRED only when start is called;
+    # without it the container is created and `start` fails (the init does).
     p = spec.process
     launch = Launch()
     launch.id = cid
@@ -275,7 +274,8 @@ def _plan(spec: bundle.Spec, cid: str, opts: CreateOptions, listen: int) -> Laun
     launch.no_new_keyring = opts.no_new_keyring
     launch.listen_fds = listen
     launch.extra_fds = listen + opts.preserve_fds
-    plan_process(spec, launch, p)
+    if p is not None:
+        plan_process(spec, launch, p)
     if listen:
         launch.env = [e for e in launch.env if not e.startswith(("LISTEN_FDS=", "LISTEN_PID="))]
         launch.env += [f"LISTEN_FDS={listen}", "LISTEN_PID=1"]
@@ -292,7 +292,7 @@ def _plan(spec: bundle.Spec, cid: str, opts: CreateOptions, listen: int) -> Laun
     if spec.memory_policy is not None:
         mode, nodes = sched.mempolicy(*spec.memory_policy)
         launch.mempolicy = (mode,) + sched.nodemask(nodes)
-    if p.terminal:
+    if p is not None and p.terminal:
         if opts.console_socket:
             from ..linux import console
 

@@ -37,8 +37,8 @@ def start(root: str, cid: str) -> None:
                 "stopped": "cannot start a container that has stopped",
                 "running": "cannot start an already running container",
             }.get(status, f"cannot start a container in the {status} state"))
-        # runtime.md#runtimeStart errors without a process: create refuses such
-        # a config already, so every created container has one.
+        # runtime.md#runtimeStart errors without a process: the init reports
+        # that to this `start` and exits, so the container is then stopped.
         try:
             release(cdir, record)
         except HookFailed:

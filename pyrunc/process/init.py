@@ -18,7 +18,7 @@ import stat
 # once the init has joined a mount namespace or switched root, the host's
 # Python library is out of reach.
 from .. import hooks
-from ..errors import PyruncError
+from ..errors import ConfigError, PyruncError
 from ..linux import (capabilities, console, devices, finalize, lsm, namespaces, netlink, paths,
                      procfs, rlimits, rootfs, signals, sysctl)
 from ..linux import syscalls as sc
@@ -273,6 +273,10 @@ class Init:
         hooks.run_all("startContainer", self.launch.spec.hooks["startContainer"],
                       self._hook_state("created"))  # runc's status for these hooks
 
+    def no_process(self) -> None:
+        raise ConfigError("process: not set; a container without one cannot be started "
+                          "(runtime.md#runtimeStart)")
+
     def exec(self) -> None:
         # execve resolves its path before close-on-exec applies: no fd of
         # ours but the one that reports the execve may exist by then
@@ -341,9 +345,12 @@ def steps(init: Init) -> list:
         out.append(init.root_propagation)
     if not launch.no_new_keyring:
         out.append(init.session_keyring)
+    if proc is None:
+        # runtime.md#runtimeStart: created, but `start` gets an error.
+        return out + [init.report_ready, init.await_start, init.no_process]
     out += process_steps(init)
     out += [init.report_ready, init.await_start]
-    if proc is not None and spec.hooks["startContainer"]:
+    if spec.hooks["startContainer"]:
         out.append(init.start_container_hooks)
     out.append(init.exec)
     return out

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from helpers import cgroup_dirs_for, proc_alive, wait_gone
+from helpers import assert_nothing_left, cgroup_dirs_for, proc_alive, wait_gone
 
 
 @pytest.mark.v2
@@ -78,6 +78,26 @@ def test_start_stopped_is_an_error_runtimeStart(runtime, bundle, cid):
     again = runtime.run("start", cid)
     assert again.returncode == 1
     assert "cannot start a container that has stopped" in again.stderr
+
+
+def test_start_without_process_is_an_error_runtimeStart(runtime, bundle, cid):
+    """config.md#configProcess: process is REQUIRED only "when start is
+    called"; runtime.md#runtimeStart: "Attempting to start a container that
+    does not have process set MUST generate an error". So create succeeds,
+    start fails, and the container is stopped, then deleted with nothing left."""
+    del bundle.config["process"]
+    res = runtime.create(bundle, cid)
+    if runtime.name == "runc" and res.returncode != 0:
+        assert_nothing_left(runtime, cid)
+        pytest.skip("runc refuses a config without process at create ('process property "
+                    "must not be empty'); the spec asks for the error at start")
+    assert res.returncode == 0, res.stderr
+    assert runtime.state(cid)["status"] == "created"
+    res = runtime.run("start", cid)
+    assert res.returncode == 1 and "process" in res.stderr, res.stderr
+    assert runtime.wait_status(cid, "stopped") == "stopped"
+    runtime.run("delete", cid, check=True)
+    assert_nothing_left(runtime, cid)
 
 
 def test_kill_stopped_is_an_error_runtimeKill(runtime, bundle, cid):
