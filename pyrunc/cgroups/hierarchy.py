@@ -3,6 +3,8 @@ controllers), v2 (unified), or hybrid (v1 controllers plus a cgroup2
 hierarchy beside them, usually at /sys/fs/cgroup/unified)."""
 from __future__ import annotations
 
+from ..linux import mountinfo
+
 
 class Hierarchy:
     """One mounted cgroup hierarchy."""
@@ -34,34 +36,15 @@ _V1_OPTIONS_IGNORED = {"rw", "ro", "relatime", "noatime", "nosuid", "nodev", "no
                        "xattr", "clone_children", "noprefix"}
 
 
-def _unescape(path: str) -> str:
-    """mountinfo escapes space, tab, newline and backslash as octal."""
-    if "\\" not in path:
-        return path
-    out, i = [], 0
-    while i < len(path):
-        if path[i] == "\\" and i + 3 < len(path) + 1 and path[i + 1:i + 4].isdigit():
-            out.append(chr(int(path[i + 1:i + 4], 8)))
-            i += 4
-        else:
-            out.append(path[i])
-            i += 1
-    return "".join(out)
-
-
 def parse_mountinfo(text: str) -> list[Hierarchy]:
     found: dict[str, Hierarchy] = {}
-    for line in text.splitlines():
-        fields = line.split()
-        sep = fields.index("-")
-        fstype = fields[sep + 1]
-        if fstype not in ("cgroup", "cgroup2"):
+    for m in mountinfo.parse(text):
+        if m.fstype not in ("cgroup", "cgroup2"):
             continue
-        root, mountpoint = _unescape(fields[3]), _unescape(fields[4])
-        if fstype == "cgroup2":
+        if m.fstype == "cgroup2":
             key, version, controllers = "", 2, ()
         else:
-            opts = [o for o in fields[sep + 3].split(",") if o not in _V1_OPTIONS_IGNORED
+            opts = [o for o in m.super_options.split(",") if o not in _V1_OPTIONS_IGNORED
                     and not o.startswith("release_agent=")]
             names = [o for o in opts if o.startswith("name=")]
             ctrls = tuple(o for o in opts if not o.startswith("name="))
@@ -70,7 +53,7 @@ def parse_mountinfo(text: str) -> list[Hierarchy]:
                 continue
             version, controllers = 1, ctrls
         if key not in found:  # the first mount of a hierarchy wins (later ones are binds)
-            found[key] = Hierarchy(key, mountpoint, root, version, controllers)
+            found[key] = Hierarchy(key, m.mountpoint, m.root, version, controllers)
     return list(found.values())
 
 

@@ -12,7 +12,7 @@ from .. import bundle, hooks, log, state
 from ..cgroups import CgroupManager
 from ..cgroups import devices as cgdevices
 from ..errors import ConfigError, ContainerExists, PyruncError
-from ..linux import capabilities, namespaces, proc, rlimits, sched
+from ..linux import capabilities, mountinfo, namespaces, proc, rlimits, sched
 from ..process import parent
 from ..process.launch import Launch
 
@@ -159,6 +159,9 @@ def _undo(cdir: state.ContainerDir, manager: CgroupManager, pid: int,
         except ProcessLookupError:
             pass
     try:
+        from .ops import unmount_host_mounts
+
+        unmount_host_mounts(record)
         if manager.is_frozen():
             # Frozen processes do not die (cgroup v1): thaw so the kill works.
             manager.freeze(False)
@@ -253,13 +256,26 @@ def _initial_record(spec: bundle.Spec, cid: str, manager: CgroupManager) -> dict
         "creating": True,
         "creator_pid": me,
         "creator_start": proc.start_time(me),
-        "private_pidns": spec.namespace("pid") is not None,
+        # A pid namespace of its own (not one joined by path): only then does
+        # the init's death end every other process of the container.
+        "private_pidns": spec.has_new_namespace("pid"),
         # So that start and delete load the config only when they run hooks.
         "poststart": bool(spec.hooks["poststart"]),
         "poststop": bool(spec.hooks["poststop"]),
         "config": spec.raw,
         "cgroup": manager.record(),
+        "host_mounts": _host_mounts_record(spec),
     }
+
+
+def _host_mounts_record(spec: bundle.Spec) -> dict | None:
+    """Without a mount namespace of its own the container's mounts are made in
+    the runtime's: what is mounted under the rootfs now is not the
+    container's, and delete leaves it (rootfs.unmount_added)."""
+    if spec.namespace("mount") is not None or not spec.mounts:
+        return None
+    root = os.path.realpath(spec.root_path)
+    return {"root": root, "before": [m.id for m in mountinfo.under(mountinfo.read(), root)]}
 
 
 def _plan(spec: bundle.Spec, cid: str, opts: CreateOptions, listen: int) -> Launch:
@@ -347,9 +363,6 @@ def _plan_namespaces(spec: bundle.Spec, launch: Launch) -> None:
     launch.new_netns = spec.has_new_namespace("network")
     launch.has_mountns = spec.namespace("mount") is not None
     launch.in_userns = spec.namespace("user") is not None or proc.in_user_namespace()
-    if not launch.has_mountns and spec.mounts:
-        raise ConfigError("mounts: a container without a mount namespace cannot have "
-                          "mounts (they would change the host's mounts)")
 
 
 def _device_rules(spec: bundle.Spec) -> list[cgdevices.Rule]:

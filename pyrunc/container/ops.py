@@ -166,7 +166,7 @@ def kill(root: str, cid: str, signum: int, all_processes: bool = False) -> None:
         # cgroup; a stopped container is not an error.
         _signal_all(record, signum)
         return
-    if signum == 9 and not _private_pid_namespace(record):
+    if signum == 9 and not record.data.get("private_pidns", True):
         # Without a pid namespace of its own the init's death takes nobody
         # with it (pid_namespaces(7)): SIGKILL goes to every process in the
         # container's cgroup, as in runc 1.2+, even after the init is gone.
@@ -180,11 +180,6 @@ def kill(root: str, cid: str, signum: int, all_processes: bool = False) -> None:
     if signum == 9 and status == "paused":
         # A frozen process cannot die: thaw it so SIGKILL takes effect (runc 1.2).
         thaw(record)
-
-
-def _private_pid_namespace(record: state.Record) -> bool:
-    namespaces = (record.config.get("linux") or {}).get("namespaces") or []
-    return any(ns.get("type") == "pid" and not ns.get("path") for ns in namespaces)
 
 
 def _signal_all(record: state.Record, signum: int) -> bool:
@@ -324,6 +319,7 @@ def destroy(cdir: state.ContainerDir, record: state.Record) -> None:
                 os.kill(pid, 9)
             except ProcessLookupError:
                 pass
+    unmount_host_mounts(record)
     manager.destroy()
     if record.data.get("intel_rdt"):
         from ..linux import resctrl
@@ -331,6 +327,17 @@ def destroy(cdir: state.ContainerDir, record: state.Record) -> None:
         resctrl.remove(record.data["intel_rdt"])
     cdir.remove()
     run_poststop(record)
+
+
+def unmount_host_mounts(record: state.Record) -> None:
+    """runtime.md#runtimeLifecycle step 12 (undo create): a container without
+    a mount namespace of its own made its mounts in the runtime's; take them
+    away (runc leaves them)."""
+    hm = record.data.get("host_mounts")
+    if hm:
+        from ..linux import rootfs
+
+        rootfs.unmount_added(hm["root"], set(hm["before"]))
 
 
 def run_poststop(record: state.Record) -> None:

@@ -14,12 +14,9 @@ from ..errors import ConfigError, PyruncError
 
 
 def mountpoint() -> str | None:
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            fields = line.split()
-            if fields[fields.index("-") + 1] == "resctrl":
-                return fields[4]
-    return None
+    from . import mountinfo
+
+    return next((m.mountpoint for m in mountinfo.read() if m.fstype == "resctrl"), None)
 
 
 class Plan:

@@ -11,7 +11,7 @@ import os
 import stat
 
 from ..errors import KernelError, PyruncError
-from . import mountopts, paths
+from . import mountinfo, mountopts, paths
 from . import syscalls as sc
 
 # config-linux.md#configLinuxRootfsMountPropagation, applied recursively as
@@ -49,14 +49,10 @@ def prepare_root(root_path: str, propagation: str) -> None:
 def _make_parent_private(path: str) -> None:
     """pivot_root refuses a new root whose parent mount is shared."""
     best, shared = "", False
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            fields = line.split()
-            mnt = fields[4]
-            if (path == mnt or path.startswith(mnt.rstrip("/") + "/")) and len(mnt) >= len(best):
-                best = mnt
-                optional = fields[6:fields.index("-")]
-                shared = any(o.startswith("shared:") for o in optional)
+    for m in mountinfo.read():
+        mnt = m.mountpoint
+        if (path == mnt or path.startswith(mnt.rstrip("/") + "/")) and len(mnt) >= len(best):
+            best, shared = mnt, m.shared
     if best and shared:
         sc.mount(None, best, None, sc.MS_PRIVATE)
 
@@ -386,6 +382,35 @@ def move_root(root_path: str) -> None:
     sc.mount(root_path, "/", None, sc.MS_MOVE)
     os.chroot(".")
     os.chdir("/")
+
+
+def unmount_added(root: str, before: set[int]) -> None:
+    """Detach every mount below root that was not there before (by mount ID),
+    deepest first. Each is opened without following a last symlink and
+    unmounted through that fd, and only if the fd is on the very mount seen
+    in mountinfo: a path swapped in the meantime reaches nothing else."""
+    for m in mountinfo.under(mountinfo.read(), root):
+        if m.id in before:
+            continue
+        try:
+            fd = os.open(m.mountpoint, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError:
+            continue
+        try:
+            if fd_mount_id(fd) == m.id:
+                sc.umount2(paths.fd_path(fd), sc.MNT_DETACH)
+        except (OSError, KernelError):
+            pass  # gone meanwhile
+        finally:
+            os.close(fd)
+
+
+def fd_mount_id(fd: int) -> int:
+    with open(f"/proc/self/fdinfo/{fd}") as f:
+        for line in f:
+            if line.startswith("mnt_id:"):
+                return int(line.split()[1])
+    return -1
 
 
 def chroot_only(root_path: str) -> None:

@@ -66,6 +66,9 @@ class Init:
         rootfs.prepare_root(spec.root_path, spec.rootfs_propagation)
         self.rootfd = rootfs.open_root(spec.root_path)
 
+    def open_root(self) -> None:
+        self.rootfd = rootfs.open_root(self.launch.spec.root_path)
+
     def mounts(self) -> None:
         spec = self.launch.spec
         cgroupns = self.launch.new_cgroupns or spec.namespace("cgroup") is not None
@@ -313,6 +316,13 @@ def steps(init: Init) -> list:
         out.append(init.loopback_up)
     if launch.has_mountns:
         out += [init.prepare_root, init.mounts]
+    elif spec.mounts:
+        # config-linux.md#configLinuxNamespaces: the runtime's mount namespace
+        # is inherited, so the mounts are made there (inside the rootfs, which
+        # is not bound onto itself: the host's propagation stays as it is);
+        # delete unmounts them.
+        out += [init.open_root, init.mounts]
+    if launch.has_mountns or spec.mounts:
         if launch.setup_dev:
             out.append(init.devices)
         out.append(init.make_cwd)

@@ -9,6 +9,7 @@ cgroup or process left (runtime.md#runtimeErrors).
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 
 import pytest
@@ -196,6 +197,52 @@ def test_no_mount_namespace_runs_configLinuxNamespaces(pyrunc, bundle, cid):
     assert res.returncode == 0, res.stderr
     assert res.stdout.split()[-1] == "OK", res.stdout
     assert_nothing_left(pyrunc, cid)
+
+
+def _mounts_under(root: str) -> list[str]:
+    from pyrunc.linux import mountinfo
+
+    return [m.mountpoint for m in mountinfo.under(mountinfo.read(), os.path.realpath(root))]
+
+
+def _root_propagation() -> list[str]:
+    from pyrunc.linux import mountinfo
+
+    return [m.optional for m in mountinfo.read() if m.mountpoint == "/"][-1]
+
+
+def test_mounts_in_the_runtimes_mount_namespace_are_undone_configLinuxNamespaces(
+        pyrunc, bundle, cid, tmp_path):
+    """Without a mount namespace of its own the container inherits the
+    runtime's (config-linux.md#configLinuxNamespaces), so its mounts are made
+    there, inside the rootfs only: the host's propagation is left as it is
+    (runc makes the host's / rslave), and delete unmounts them all (step 12
+    of runtime.md#runtimeLifecycle; runc leaves them). A mount that was
+    under the rootfs before create is not the container's and stays."""
+    cfg = bundle.config
+    cfg["linux"]["namespaces"] = [n for n in cfg["linux"]["namespaces"] if n["type"] != "mount"]
+    cfg["linux"].pop("maskedPaths", None)
+    cfg["linux"].pop("readonlyPaths", None)
+    cfg["process"]["args"] = ["sh", "-c", "grep -c . /proc/self/mountinfo; ls /dev/pts/ptmx; "
+                              "sleep 600"]
+    mine = os.path.join(bundle.rootfs, "mnt")
+    os.makedirs(mine, exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "pre-existing", mine], check=True)
+    try:
+        propagation = _root_propagation()
+        pyrunc.create(bundle, cid, check=True)
+        pyrunc.run("start", cid, check=True)
+        inside = _mounts_under(bundle.rootfs)
+        for dest in ("/proc", "/dev", "/dev/pts", "/sys"):
+            assert os.path.realpath(bundle.rootfs) + dest in inside, inside
+        assert _root_propagation() == propagation
+        pyrunc.run("kill", cid, "KILL", check=True)
+        assert pyrunc.wait_status(cid, "stopped") == "stopped"
+        pyrunc.run("delete", cid, check=True)
+        assert _mounts_under(bundle.rootfs) == [os.path.realpath(mine)]
+        assert_nothing_left(pyrunc, cid)
+    finally:
+        subprocess.run(["umount", "-R", "-l", mine])
 
 
 @pytest.mark.parametrize("field, change", [

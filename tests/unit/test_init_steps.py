@@ -136,6 +136,16 @@ def test_without_mount_namespace_no_mounts_are_made(tmp_path):
     assert "switch_root" in names
 
 
+def test_without_mount_namespace_mounts_go_to_the_rootfs_not_the_host_root(tmp_path):
+    """config-linux.md#configLinuxNamespaces: the runtime's mount namespace is
+    inherited; its root is neither made private nor bound onto itself."""
+    spec = _spec(tmp_path)
+    spec.namespaces = [n for n in spec.namespaces if n.type != "mount"]
+    names = _names(_init(spec))
+    assert "prepare_root" not in names and "root_propagation" not in names
+    assert names.index("open_root") < names.index("mounts") < names.index("switch_root")
+
+
 def test_rootfs_calls_against_fake_kernel_configMounts(tmp_path, monkeypatch):
     """prepare_root, the mounts in order, pivot_root: the recorded calls."""
     kernel = FakeKernel(monkeypatch)
