@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     if parsed.help or g.get("help") or parsed.command is None:
         from .help import render
 
-        sys.stdout.write(render(parsed.command))
+        sys.stdout.write(render(parsed.command, _prog_name()))
         return 0
     from .commands import HANDLERS, Context, resolve_root
 
@@ -64,6 +64,12 @@ def main(argv: list[str] | None = None) -> int:
             log.debug(traceback.format_exc())
         log.LOG.fatal(_message(name, PyruncError(f"internal error: {type(err).__name__}: {err}")))
         return 1
+
+
+def _prog_name() -> str:
+    """The name pyrunc was called by (a caller may install it as `runc`)."""
+    name = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    return "pyrunc" if not name or name.endswith(".py") or name.startswith("-") else name
 
 
 def run() -> None:

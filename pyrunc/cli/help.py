@@ -41,17 +41,26 @@ def _command(cmd: Command):
     return command
 
 
-def render(cmd: Command | None) -> str:
+def _name_section(prog: str, cmd: Command | None) -> str:
+    """runc's help starts with a NAME section (urfave/cli), which scripts and
+    runc's own tests read: keep it, under the name pyrunc was called by."""
+    if cmd is None:
+        return (f"NAME:\n   {prog} - Open Container Initiative runtime (pyrunc, in "
+                "Python)\n\n")
+    return f"NAME:\n   {prog} {cmd.name} - {cmd.summary}\n\n"
+
+
+def render(cmd: Command | None, prog: str = "pyrunc") -> str:
     import click
 
     if cmd is not None:
         command = _command(cmd)
-        ctx = click.Context(command, info_name=f"pyrunc {cmd.name}", terminal_width=100)
-        return command.get_help(ctx) + "\n"
+        ctx = click.Context(command, info_name=f"{prog} {cmd.name}", terminal_width=100)
+        return _name_section(prog, cmd) + command.get_help(ctx) + "\n"
     group = click.Group("pyrunc", help=_ABOUT, params=[_option(f) for f in GLOBAL_FLAGS],
                         add_help_option=False)
     group.options_metavar = "[global options]"
     for c in COMMANDS.values():
         group.add_command(_command(c))
-    ctx = click.Context(group, info_name="pyrunc", terminal_width=100)
-    return group.get_help(ctx) + "\n"
+    ctx = click.Context(group, info_name=prog, terminal_width=100)
+    return _name_section(prog, None) + group.get_help(ctx) + "\n"

@@ -315,6 +315,7 @@ def _plan(spec: bundle.Spec, cid: str, opts: CreateOptions, listen: int) -> Laun
             launch.console_fd = console.connect(opts.console_socket)
         else:
             launch.console_fd = opts.console_fd
+            launch.proxied_terminal = True
     return launch
 
 

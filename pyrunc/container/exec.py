@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 
-from .. import bundle, jsonio, state
+from .. import bundle, jsonio, log, state
 from ..cgroups import CgroupManager
 from ..errors import PyruncError, StateError
 from ..linux import namespaces, proc
@@ -82,11 +82,15 @@ def exec_process(root: str, cid: str, o: ExecOptions) -> int:
             ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM
                                               | _socket.SOCK_CLOEXEC)
             receive, launch.console_fd = ours.detach(), theirs.detach()
+            launch.proxied_terminal = True
     initial, _final = proc_.exec_cpu_affinity
     if initial:
         from ..linux import sched
 
-        os.sched_setaffinity(0, sched.parse_list(initial, "process.execCPUAffinity.initial"))
+        cpus = sched.parse_list(initial, "process.execCPUAffinity.initial")
+        os.sched_setaffinity(0, cpus)
+        # runc's nsexec logs the same line: the intermediate starts with it.
+        log.debug(f"nsexec (pyrunc's intermediate): affinity: {sched.affinity_mask(cpus):#x}")
     try:
         pid = parent.launch(launch, _Callbacks(manager, record, spec))
     finally:
@@ -121,7 +125,8 @@ def _plan(spec: bundle.Spec, record: state.Record, p: bundle.Process, extra: int
     launch.spec = spec
     launch.extra_fds = extra
     plan_process(spec, launch, p)
-    _final = p.exec_cpu_affinity[1]
+    initial, _final = p.exec_cpu_affinity
+    launch.reset_affinity = not initial and not _final
     if _final:
         from ..linux import sched
 

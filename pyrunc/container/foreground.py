@@ -80,6 +80,12 @@ def proxy_and_wait(pid: int, master: int, forwarder: Forwarder) -> int:
     if os.isatty(0):
         saved = termios.tcgetattr(0)
         tty.setraw(0)
+        # Raw input, but output processing stays (as runc's SetRaw): the
+        # container's pty does not turn "\n" into "\r\n" (ONLCR is cleared
+        # there, so captured output is plain), this terminal does.
+        attrs = termios.tcgetattr(0)
+        attrs[1] |= termios.OPOST
+        termios.tcsetattr(0, termios.TCSANOW, attrs)
         _copy_size(master)
         forwarder.resize_to = master
     os.set_blocking(master, False)

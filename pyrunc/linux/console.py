@@ -63,6 +63,17 @@ def open_pty(rows: int, cols: int) -> tuple[int, int]:
     return master, slave
 
 
+def clear_onlcr(fd: int) -> None:
+    """No "\n" to "\r\n" translation on the container's output: pyrunc copies
+    it to its own terminal, which translates already (runc clears ONLCR for
+    the terminal it proxies too, so callers read the same bytes)."""
+    import termios
+
+    attrs = termios.tcgetattr(fd)
+    attrs[1] &= ~termios.ONLCR
+    termios.tcsetattr(fd, termios.TCSANOW, attrs)
+
+
 def set_size(fd: int, rows: int, cols: int) -> None:
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
 

@@ -59,6 +59,33 @@ def parse_list(text: str, where: str, highest: int = _MAX_CPU) -> list[int]:
     return out
 
 
+# sched_setaffinity(2) clamps a mask to the CPUs the kernel supports and to the
+# task's cpuset: a mask of every CPU number this large "resets" the affinity
+# to whatever the container's cgroup allows, now and if its cpuset grows.
+_RESET_CPUS = 8192
+
+
+def reset_affinity() -> None:
+    """Drop the affinity inherited from the caller (`taskset -c 0 pyrunc run`):
+    the container's process may run on every CPU its cpuset allows (runc 1.2+)."""
+    import os
+
+    try:
+        os.sched_setaffinity(0, range(_RESET_CPUS))
+    except OSError as err:
+        from .. import log
+
+        log.warning(f"resetting the CPU affinity failed ({err.strerror}): the container's "
+                    "process keeps pyrunc's")
+
+
+def affinity_mask(cpus: list[int]) -> int:
+    mask = 0
+    for cpu in cpus:
+        mask |= 1 << cpu
+    return mask
+
+
 def _digits(text: str) -> bool:
     # ASCII only: "²".isdigit() is true and int("²") an error.
     return text.isascii() and text.isdigit()

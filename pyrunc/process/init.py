@@ -205,6 +205,8 @@ class Init:
         to the console socket."""
         rows, cols = self.launch.console_size
         master, slave = console.open_pty(rows, cols)
+        if self.launch.proxied_terminal:
+            console.clear_onlcr(slave)
         if not self.launch.exec_mode:
             finalize.bind_console(slave)
         console.send_master(self.launch.console_fd, master)
@@ -213,7 +215,12 @@ class Init:
         os.close(slave)
 
     def cpu_affinity(self) -> None:
-        os.sched_setaffinity(0, self.launch.cpu_affinity)
+        if self.launch.cpu_affinity:
+            os.sched_setaffinity(0, self.launch.cpu_affinity)
+        else:
+            from ..linux import sched
+
+            sched.reset_affinity()
 
     def switch_user(self) -> None:
         user = self.launch.user
@@ -248,7 +255,9 @@ class Init:
             raise PyruncError(f"process.cwd: chdir to {self.launch.cwd!r}: {err}") from None
 
     def default_env(self) -> None:
-        if not any(e.startswith("HOME=") for e in self.env):
+        # HOME unset, or set empty by its last entry, is the user's home from
+        # the container's /etc/passwd (runc, and what Docker expects).
+        if not _environ(self.env).get("HOME"):
             self.env.append("HOME=" + users.home_of(self.launch.user.uid))
 
     def resolve_executable(self) -> None:
@@ -309,7 +318,8 @@ def steps(init: Init) -> list:
     # The init is born in the container's cgroups (the intermediate was placed
     # there before forking it), so the cgroup namespace created here is rooted
     # at the container's cgroup.
-    out = [init.nondumpable]
+    # Born in the container's cgroups: the reset takes their cpuset.
+    out = [init.nondumpable, init.cpu_affinity]
     if launch.new_cgroupns:
         out.append(init.unshare_cgroupns)
     if launch.new_netns:
@@ -430,7 +440,7 @@ def exec_steps(init: Init) -> list:
     remain."""
     launch = init.launch
     out = [init.nondumpable, init.open_proc]
-    if launch.cpu_affinity:
+    if launch.cpu_affinity or launch.reset_affinity:
         out.append(init.cpu_affinity)
     if launch.terminal:
         out.append(init.terminal)

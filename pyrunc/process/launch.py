@@ -11,7 +11,8 @@ class Launch:
         "new_userns", "in_userns", "new_cgroupns", "new_timens", "new_netns",
         "has_mountns", "setup_dev", "runtime_hooks", "seccomp", "ioprio", "sched_attr",
         "personality", "mempolicy", "apparmor_profile", "selinux_label", "terminal",
-        "console_size", "console_fd", "exec_mode", "cpu_affinity", "hook_state",
+        "console_size", "console_fd", "proxied_terminal", "exec_mode", "cpu_affinity",
+        "reset_affinity", "hook_state",
         "init_pid_in_container",
     )
 
@@ -59,3 +60,9 @@ class Launch:
         self.console_fd = -1             # a connected unix socket for the pty master
         self.exec_mode = False           # `exec`: join the container, no rootfs setup
         self.cpu_affinity: list[int] = []  # execCPUAffinity.final (exec only)
+        # Without a final affinity: reset the inherited one (an exec with only
+        # an initial affinity keeps that one, as runc).
+        self.reset_affinity = True
+        # The pty master goes to pyrunc itself (run/exec in the foreground),
+        # not to a caller's console socket.
+        self.proxied_terminal = False

@@ -44,6 +44,10 @@ def launch(spec_launch: Launch, callbacks: Callbacks) -> int:
     # Become the subreaper: when the intermediate exits, the init becomes our
     # child, so a failure can be cleaned up (and `run` can wait for it).
     set_child_subreaper()
+    # The debug milestones are worded as runc's (its tests look for them):
+    # pyrunc's intermediate is what runc calls nsexec.
+    log.debug("nsexec container setup: forking the intermediate "
+              f"({'exec' if spec_launch.exec_mode else 'init'} of {spec_launch.id})")
     pid = os.fork()
     if pid == 0:
         parent_chan.close()
@@ -63,6 +67,7 @@ def launch(spec_launch: Launch, callbacks: Callbacks) -> int:
         callbacks.place_in_cgroup(pid)
         parent_chan.send("cgroup-ok")
         init_pid = _await_init_pid(parent_chan, pid, spec_launch, callbacks)
+        log.debug(f"child process in init(): pid {init_pid}")
         callbacks.init_started(init_pid)
         while True:
             msg = _next(parent_chan, callbacks)
@@ -80,6 +85,8 @@ def launch(spec_launch: Launch, callbacks: Callbacks) -> int:
                     os.close(fd)
                 parent_chan.send("seccomp-ok")
             elif kind == "ready":
+                log.debug(f"init: closing the pipe to signal completion (pid {init_pid} "
+                          "is set up)")
                 if spec_launch.exec_mode:
                     _await_execve(parent_chan)
                 return init_pid

@@ -307,6 +307,22 @@ def test_env_home_is_kept_configProcess(runtime, bundle, cid):
     assert res.stdout.splitlines() == ["HOME=/somewhere", "A=1"]
 
 
+@pytest.mark.parametrize("env, want", [
+    (["HOME=", "PATH=/bin"], ["HOME=/root", "PATH=/bin"]),
+    (["HOME=/override", "HOME=", "PATH=/bin"], ["HOME=/root", "PATH=/bin"]),
+    (["ONE=two", "ONE=three", "PATH=/bin"], ["ONE=three", "PATH=/bin", "HOME=/root"]),
+])
+def test_env_last_entry_wins_and_empty_home_is_set_configProcess(runtime, bundle, cid, env,
+                                                                 want):
+    """A variable given twice is set once, to its last value; HOME set empty
+    is the user's home, like HOME absent (runc; Docker relies on it)."""
+    bundle.config["process"]["args"] = ["/bin/env"]
+    bundle.config["process"]["env"] = env
+    res = runtime.run_container(bundle, cid)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.splitlines() == want
+
+
 def test_env_caller_environment_does_not_leak(runtime, bundle, cid):
     bundle.config["process"]["args"] = ["/bin/env"]
     bundle.config["process"]["env"] = ["A=1"]

@@ -4,6 +4,7 @@ against pyrunc and runc."""
 from __future__ import annotations
 
 import os
+import pty
 import re
 import select
 import shlex
@@ -106,6 +107,33 @@ def test_run_tty_in_the_foreground(runtime, bundle, cid):
                            b"tty; echo $((6*7)); exit 4\n")
     assert "/dev/pts/" in out and "42" in out, out
     assert status == 4
+
+
+@pytest.mark.parametrize("command", ["run", "exec"])
+def test_foreground_terminal_output_is_not_translated(runtime, bundle, cid, command):
+    """With a terminal proxied in the foreground and stdout captured (a pipe,
+    as a script or runc's bats read it), the output is the program's bytes:
+    no "\r\n" for "\n" (runc clears ONLCR on the container's pty; the
+    caller's terminal, when there is one, still translates)."""
+    _tty_bundle(bundle)
+    bundle.config["process"]["args"] = ["sh", "-c", "echo one; echo two"]
+    if command == "exec":
+        bundle.config["process"]["args"] = ["sleep", "600"]
+        bundle.config["process"]["terminal"] = False
+        runtime.create(bundle, cid, check=True)
+        argv = runtime.cmd("exec", "-t", cid, "sh", "-c", "echo one; echo two")
+    else:
+        bundle.write()
+        argv = runtime.cmd("run", "--bundle", bundle.path, cid)
+    master, slave = pty.openpty()
+    try:
+        res = subprocess.run(argv, stdin=slave, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, timeout=60)
+    finally:
+        os.close(slave)
+        os.close(master)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout == b"one\ntwo\n"
 
 
 def test_exec_tty_in_the_foreground(runtime, bundle, cid):

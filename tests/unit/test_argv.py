@@ -79,6 +79,21 @@ def test_help_forms():
     assert parse([]).command is None
 
 
+@pytest.mark.parametrize("prog", ["pyrunc", "runc"])
+def test_help_starts_with_runcs_name_section(prog):
+    """runc's help (urfave/cli) starts with NAME: and "PROG CMD - summary";
+    scripts and runc's help.bats read it, under the name the binary was
+    called by (callers install pyrunc as `runc`)."""
+    from pyrunc.cli.help import render
+    from pyrunc.cli.table import COMMANDS
+
+    top = render(None, prog).splitlines()
+    assert top[0] == "NAME:" and top[1].startswith(f"   {prog} - Open Container Initiative runtime")
+    kill = render(COMMANDS["kill"], prog).splitlines()
+    assert kill[0] == "NAME:" and kill[1].startswith(f"   {prog} kill - ")
+    assert any(line.startswith(f"Usage: {prog} kill") for line in kill)
+
+
 def test_double_dash_ends_flags():
     p = parse(["state", "--", "-weird"])
     assert p.args == ["-weird"]
