@@ -22,13 +22,16 @@ class HookError(PyruncError):
     pass
 
 
-def run_all(kind: str, hooks: list, state: dict) -> None:
-    """Run the hooks of one kind in order; the first failure raises."""
+def run_all(kind: str, hooks: list, state: dict, env: list[str] | None = None) -> None:
+    """Run the hooks of one kind in order; the first failure raises. A hook
+    without env of its own gets `env` (the container process's, for the hooks
+    run in the container, as in runc), or else the runtime's environment."""
     if not hooks:
         return
     data = jsonio.dumps(state).encode()
     for i, hook in enumerate(hooks):
-        run_one(hook.path, hook.args, hook.env, hook.timeout, data, f"{kind}[{i}]")
+        run_one(hook.path, hook.args, hook.env if hook.env is not None else env, hook.timeout,
+                data, f"{kind}[{i}]")
 
 
 def run_each(kind: str, hooks: list, state: dict) -> list[str]:
@@ -60,13 +63,17 @@ def run_one(path: str, args: list[str], env: list[str] | None, timeout: int | No
         os.close(out_r)
     text = output.decode(errors="replace").strip()
     detail = f", output: {text}" if text else ""
+    # The field, then runc's words ("error running KIND hook #I"), which
+    # callers and runc's tests look for.
+    kind, _, index = name.partition("[")
+    where = f"hooks.{name}: error running {kind} hook #{index.rstrip(']')}: {path}"
     if status is None:
-        raise HookError(f"hooks.{name} {path}: timed out after {timeout}s and was killed{detail}")
+        raise HookError(f"{where}: timed out after {timeout}s and was killed{detail}")
     if os.WIFSIGNALED(status):
-        raise HookError(f"hooks.{name} {path}: killed by signal {os.WTERMSIG(status)}{detail}")
+        raise HookError(f"{where}: killed by signal {os.WTERMSIG(status)}{detail}")
     code = os.WEXITSTATUS(status)
     if code != 0:
-        raise HookError(f"hooks.{name} {path}: exit status {code}{detail}")
+        raise HookError(f"{where}: exit status {code}{detail}")
 
 
 def _child(path: str, args: list[str], env: list[str] | None, in_r: int, out_w: int) -> None:

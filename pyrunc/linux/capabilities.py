@@ -106,8 +106,9 @@ def resolve(sets: dict[str, list[str]], where: str) -> tuple[CapSets, list[str]]
     for num in list(out["ambient"]):
         if num not in out["permitted"] or num not in out["inheritable"]:
             out["ambient"].remove(num)
-            warnings.append(f"{where}.ambient: {_name(num)} is not in both the permitted and "
-                            "the inheritable set, so it cannot be ambient; ignored")
+            # runc's words first (callers and runc's tests look for them).
+            warnings.append(f"{where}.ambient: can't raise ambient capability {_name(num)}: "
+                            "it is not in both the permitted and the inheritable set; ignored")
     return CapSets(**out), warnings
 
 

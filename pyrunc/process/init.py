@@ -105,7 +105,7 @@ class Init:
 
     def create_container_hooks(self) -> None:
         hooks.run_all("createContainer", self.launch.spec.hooks["createContainer"],
-                      self._hook_state("creating"))
+                      self._hook_state("creating"), self.env)
 
     def switch_root(self) -> None:
         spec = self.launch.spec
@@ -283,7 +283,7 @@ class Init:
 
     def start_container_hooks(self) -> None:
         hooks.run_all("startContainer", self.launch.spec.hooks["startContainer"],
-                      self._hook_state("created"))  # runc's status for these hooks
+                      self._hook_state("created"), self.env)  # runc's status for these hooks
 
     def no_process(self) -> None:
         raise ConfigError("process: not set; a container without one cannot be started "

@@ -194,5 +194,6 @@ def test_failed_start_hook_stage_leaves_nothing(pyrunc, bundle, cid):
     bundle.config["hooks"] = {"createRuntime": [{"path": "/bin/false"}]}
     res = pyrunc.create(bundle, cid)
     assert res.returncode == 1
-    assert "hooks.createRuntime[0] /bin/false: exit status 1" in res.stderr
+    assert ("hooks.createRuntime[0]: error running createRuntime hook #0: /bin/false: exit "
+            "status 1") in res.stderr
     assert_nothing_left(pyrunc, cid)

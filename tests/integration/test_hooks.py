@@ -294,6 +294,23 @@ def test_hook_namespace_configHooks(runtime, hb, cid, kind):
             assert rec.ns[ns] != own_ns()[ns]
 
 
+@pytest.mark.parametrize("kind", CONTAINER_NS)
+def test_container_hook_without_env_gets_the_process_env_configHooks(runtime, hb, cid, kind):
+    """A createContainer or startContainer hook without env of its own runs
+    with the container process's environment (runc's behaviour, which the
+    spec leaves open), never with the runtime's own (it would leak the host's
+    environment into the container)."""
+    runtime.env = dict(os.environ, HOOKTEST_LEAK="leaked")
+    hb.bundle.config["process"]["env"] = [HOOK_PATH_ENV, "ONE=two"]
+    entry = hb.hook(kind)
+    del entry["env"]
+    hb.add(kind, entry)
+    lifecycle(runtime, hb, cid)
+    env = hb.one(kind).env
+    assert "ONE=two" in env, env
+    assert not any(e.startswith("HOOKTEST_LEAK=") for e in env), env
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_hook_state_on_stdin_configHooks(runtime, hb, cid, kind):
     """The state (runtime.md#state) on stdin: pid is the host pid for the
