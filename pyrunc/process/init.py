@@ -517,7 +517,10 @@ def _check_executable(name: str, path: str) -> None:
         raise PyruncError(f'exec: "{name}": stat {path}: {err.strerror.lower()}') from None
     if stat.S_ISDIR(st.st_mode):
         raise PyruncError(f'exec: "{name}": is a directory')
-    if not os.access(path, os.X_OK):
+    # With the process's effective ids and capabilities (AT_EACCESS), as
+    # execve(2) will judge it: CAP_DAC_OVERRIDE runs a file whose only x bit
+    # is its owner's (plain access(2) drops capabilities for a non-root uid).
+    if not os.access(path, os.X_OK, effective_ids=True):
         raise PyruncError(f'exec: "{name}": permission denied')
 
 

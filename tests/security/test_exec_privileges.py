@@ -10,6 +10,8 @@ container.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 
 import pytest
 
@@ -109,3 +111,27 @@ def test_inheritable_outside_bounding_is_a_warning_configProcess(request, runtim
     assert res.returncode == 0, res.stderr
     assert int(res.stdout.split()[1], 16) == KILL
     assert "CAP_CHOWN" in res.stderr and "inheritable" in res.stderr, res.stderr
+
+
+@pytest.mark.parametrize("dac_override", [False, True])
+def test_program_without_x_for_the_user_needs_cap_dac_override_configProcess(
+        runtime, hostile, cid, dac_override):
+    """The program is judged as execve(2) judges it, with the process's
+    effective ids and capabilities: a file only its owner (root) may run is
+    refused to uid 1000, unless it holds CAP_DAC_OVERRIDE (runc's
+    start_hello.bats)."""
+    echo = os.path.join(hostile.rootfs, "bin", "echo")
+    os.unlink(echo)
+    shutil.copy(os.path.join(hostile.rootfs, "bin", "busybox"), echo)
+    os.chmod(echo, 0o744)
+    proc = hostile.config["process"]
+    proc["user"] = {"uid": 1000, "gid": 100}
+    proc["args"] = ["/bin/echo", "ran"]
+    if dac_override:
+        for name in ("bounding", "effective", "permitted", "inheritable", "ambient"):
+            proc["capabilities"].setdefault(name, []).append("CAP_DAC_OVERRIDE")
+    res = runtime.run_container(hostile, cid, timeout=30)
+    if dac_override:
+        assert (res.returncode, res.stdout) == (0, "ran\n"), res.stderr
+    else:
+        assert res.returncode != 0 and "permission denied" in res.stderr.lower(), res.stderr
