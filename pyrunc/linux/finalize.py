@@ -46,19 +46,27 @@ def null_device(rootfd: int) -> int:
 
 def mask_paths(mask: list[str], label: str = "") -> None:
     """config-linux.md#configLinuxMaskedPaths: directories get an empty
-    read-only tmpfs, anything else /dev/null bound over it. Targets and
+    read-only tmpfs (one, shared by all of them, as in runc), anything else
+    /dev/null bound over it; a path given twice is masked once. Targets and
     source are fds resolved inside the root."""
     root = paths.current_root()
     null = -1
+    tmpfs = -1  # the first masked directory: the others get a bind of it (runc)
     try:
-        for path in mask:
+        for path in dict.fromkeys(os.path.normpath(p) for p in mask):  # each once
             fd = _open_existing(root, path)
             if fd < 0:
                 continue
             try:
                 if stat.S_ISDIR(os.fstat(fd).st_mode):
-                    fdmount.new_fs("tmpfs", [("context", label)] if label else [], fd,
-                                   sc.MOUNT_ATTR_RDONLY, what=f"masking {path}")
+                    if tmpfs < 0:
+                        fdmount.new_fs("tmpfs", [("context", label)] if label else [], fd,
+                                       sc.MOUNT_ATTR_RDONLY, what=f"masking {path}")
+                        # Re-opened: fd is the directory under the new mount.
+                        tmpfs = _open_existing(root, path)
+                    else:
+                        fdmount.bind(tmpfs, fd, attr_set=sc.MOUNT_ATTR_RDONLY,
+                                     what=f"masking {path}")
                 else:
                     if null < 0:
                         null = null_device(root)
@@ -67,8 +75,9 @@ def mask_paths(mask: list[str], label: str = "") -> None:
                 os.close(fd)
     finally:
         os.close(root)
-        if null >= 0:
-            os.close(null)
+        for fd in (null, tmpfs):
+            if fd >= 0:
+                os.close(fd)
 
 
 def readonly_paths(readonly: list[str]) -> None:

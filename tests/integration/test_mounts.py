@@ -777,6 +777,24 @@ def test_masked_paths_configLinuxMaskedPaths(runtime, bundle, cid, private_rootf
     assert os.listdir(src / "secrets") == ["key"]
 
 
+def test_masked_paths_given_twice_and_directories_share_one_tmpfs_configLinuxMaskedPaths(
+        runtime, bundle, cid, private_rootfs, request):
+    """A path listed twice is masked once (one mount), and the masked
+    directories are one read-only tmpfs bound onto each (one device), as in
+    runc 1.3+ (its mask.bats)."""
+    if runtime.name == "runc":
+        request.applymarker(pytest.mark.xfail(
+            strict=True, reason="runc 1.1.5 mounts a tmpfs per directory and one per entry"))
+    for d in ("/m1", "/m2", "/m3"):
+        os.makedirs(str(private_rootfs) + d, exist_ok=True)
+    bundle.config["linux"]["maskedPaths"] += ["/m1", "/m2", "/m3", "/m1"]
+    res = _sh(runtime, bundle, cid, "grep -c ' /m1 ' /proc/self/mountinfo; "
+              "stat -c %d /m1 /m2 /m3 | sort -u | wc -l; (touch /m2/x) 2>&1; echo w=$?")
+    lines = res.stdout.splitlines()
+    assert lines[:2] == ["1", "1"], res.stdout
+    _fails_with_erofs(res.stdout, "w")
+
+
 def test_readonly_paths_configLinuxReadonlyPaths(runtime, bundle, cid, private_rootfs,
                                                   tmp_path):
     """A listed path is read-only (writes fail with EROFS); the rest of the
