@@ -34,7 +34,8 @@ def _create_options(ctx: Context, o: dict, detach: bool):
 
     return CreateOptions(
         bundle=o.get("bundle") or ".", pid_file=o.get("pid_file") or "",
-        console_socket=o.get("console_socket") or "", no_pivot=o.get("no_pivot", False),
+        console_socket=o.get("console_socket") or "", pidfd_socket=o.get("pidfd_socket") or "",
+        no_pivot=o.get("no_pivot", False),
         no_new_keyring=o.get("no_new_keyring", False), preserve_fds=o.get("preserve_fds", 0),
         systemd_cgroup=ctx.globals.get("systemd_cgroup", False),
         rootless=ctx.globals.get("rootless", "auto"), detach=detach)
@@ -134,7 +135,8 @@ def cmd_exec(ctx: Context, o: dict, args: list[str]) -> int:
                        additional_gids=o.get("additional_gids"), caps=o.get("cap"),
                        no_new_privs=o.get("no_new_privs"), tty=o.get("tty"),
                        apparmor=o.get("apparmor"), process_label=o.get("process_label"),
-                       console_socket=o.get("console_socket"), detach=o.get("detach"),
+                       console_socket=o.get("console_socket"),
+                       pidfd_socket=o.get("pidfd_socket"), detach=o.get("detach"),
                        pid_file=o.get("pid_file"), preserve_fds=o.get("preserve_fds"),
                        cgroup=o.get("cgroup"), ignore_paused=o.get("ignore_paused"))
     try:

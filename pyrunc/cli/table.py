@@ -73,6 +73,8 @@ _BUNDLE = Flag("bundle", "str", "path to the root of the bundle directory, defau
 _CONSOLE_SOCKET = Flag("console-socket", "str", "path to an AF_UNIX socket which will "
                        "receive a file descriptor referencing the master end of the "
                        "console's pseudoterminal", metavar="PATH")
+_PIDFD_SOCKET = Flag("pidfd-socket", "str", "path to an AF_UNIX socket which will receive "
+                     "a file descriptor referencing the process (pidfd)", metavar="PATH")
 _PID_FILE = Flag("pid-file", "str", "specify the file to write the process id to",
                  metavar="PATH")
 _NO_PIVOT = Flag("no-pivot", "bool", "do not use pivot root to jail process inside rootfs. "
@@ -88,8 +90,8 @@ _ID = "<container-id>"
 
 COMMANDS: dict[str, Command] = {c.name: c for c in (
     Command("create", "create a container", _ID, 1, 1,
-            (_BUNDLE, _CONSOLE_SOCKET, _PID_FILE, _NO_PIVOT, _NO_NEW_KEYRING, _PRESERVE_FDS,
-             _HELP),
+            (_BUNDLE, _CONSOLE_SOCKET, _PIDFD_SOCKET, _PID_FILE, _NO_PIVOT, _NO_NEW_KEYRING,
+             _PRESERVE_FDS, _HELP),
             description="The create command creates an instance of a container for a "
             "bundle. The bundle is a directory with a specification file named "
             "\"config.json\" and a root filesystem. The container's process is left "
@@ -108,7 +110,7 @@ COMMANDS: dict[str, Command] = {c.name: c for c in (
             (Flag("force", "bool", "Forcibly deletes the container if it is still running "
                   "(uses SIGKILL)", short="f"), _HELP)),
     Command("run", "create and run a container", _ID, 1, 1,
-            (_BUNDLE, _CONSOLE_SOCKET,
+            (_BUNDLE, _CONSOLE_SOCKET, _PIDFD_SOCKET,
              Flag("detach", "bool", "detach from the container's process", short="d"),
              Flag("keep", "bool", "do not delete the container after it exits"),
              _PID_FILE,
@@ -124,7 +126,7 @@ COMMANDS: dict[str, Command] = {c.name: c for c in (
              Flag("quiet", "bool", "display only container IDs", short="q"), _HELP)),
     Command("exec", "execute new process inside the container", f"{_ID} <command> [command "
             "options]", 1, None,
-            (_CONSOLE_SOCKET,
+            (_CONSOLE_SOCKET, _PIDFD_SOCKET,
              Flag("cwd", "str", "current working directory in the container", metavar="PATH"),
              Flag("env", "list", "set environment variables", short="e", metavar="KEY=VALUE"),
              Flag("tty", "bool", "allocate a pseudo-TTY", short="t"),

@@ -18,16 +18,18 @@ from ..process.launch import Launch
 
 
 class CreateOptions:
-    __slots__ = ("bundle", "pid_file", "console_socket", "no_pivot", "no_new_keyring",
-                 "preserve_fds", "systemd_cgroup", "rootless", "detach", "console_fd")
+    __slots__ = ("bundle", "pid_file", "console_socket", "pidfd_socket", "no_pivot",
+                 "no_new_keyring", "preserve_fds", "systemd_cgroup", "rootless", "detach",
+                 "console_fd")
 
     def __init__(self, bundle: str = ".", pid_file: str = "", console_socket: str = "",
                  no_pivot: bool = False, no_new_keyring: bool = False, preserve_fds: int = 0,
                  systemd_cgroup: bool = False, rootless: str = "auto",
-                 detach: bool = True) -> None:
+                 detach: bool = True, pidfd_socket: str = "") -> None:
         self.bundle = bundle or "."
         self.pid_file = pid_file
         self.console_socket = console_socket
+        self.pidfd_socket = pidfd_socket
         self.no_pivot = no_pivot
         self.no_new_keyring = no_new_keyring
         self.preserve_fds = preserve_fds
@@ -70,9 +72,16 @@ def create(root: str, cid: str, opts: CreateOptions) -> Created:
     spec = bundle.load(opts.bundle)
     _check_terminal(spec, opts)
     launch = _plan(spec, cid, opts, listen)
+    pidfd_sock = -1
     try:
-        return _create(cdir, spec, launch, opts)
+        if opts.pidfd_socket:
+            from ..linux import console
+
+            pidfd_sock = console.connect(opts.pidfd_socket, "--pidfd-socket")
+        return _create(cdir, spec, launch, opts, pidfd_sock)
     finally:
+        if pidfd_sock >= 0:
+            os.close(pidfd_sock)
         # The namespaces to join were opened by _plan; the children have
         # their own copies.
         for _kind, fd, _path in launch.join_fds:
@@ -83,7 +92,7 @@ def create(root: str, cid: str, opts: CreateOptions) -> Created:
 
 
 def _create(cdir: state.ContainerDir, spec: bundle.Spec, launch: Launch,
-            opts: CreateOptions) -> Created:
+            opts: CreateOptions, pidfd_sock: int) -> Created:
     cid = cdir.id
     if cdir.exists():
         # The id's own error comes first (its cgroup would be busy too);
@@ -128,6 +137,10 @@ def _create(cdir: state.ContainerDir, spec: bundle.Spec, launch: Launch,
             pid = parent.launch(launch, _Callbacks(cdir, record, manager, spec, rules))
         finally:
             os.close(launch.fifo_fd)
+        if pidfd_sock >= 0:
+            from ..linux import console
+
+            console.send_pidfd(os.dup(pidfd_sock), pid)
         del record.data["creating"]
         cdir.save(record)
         if opts.pid_file:

@@ -21,7 +21,7 @@ from .ops import open_container, stored_spec
 class ExecOptions:
     __slots__ = ("process_file", "args", "env", "cwd", "user", "additional_gids", "caps",
                  "no_new_privs", "tty", "apparmor", "process_label", "console_socket",
-                 "detach", "pid_file", "preserve_fds", "cgroup", "ignore_paused")
+                 "pidfd_socket", "detach", "pid_file", "preserve_fds", "cgroup", "ignore_paused")
 
     def __init__(self, **kw: object) -> None:
         for name in self.__slots__:
@@ -91,10 +91,20 @@ def exec_process(root: str, cid: str, o: ExecOptions) -> int:
         os.sched_setaffinity(0, cpus)
         # runc's nsexec logs the same line: the intermediate starts with it.
         log.debug(f"nsexec (pyrunc's intermediate): affinity: {sched.affinity_mask(cpus):#x}")
+    pidfd_sock = -1
     try:
+        if o.pidfd_socket:
+            from ..linux import console
+
+            pidfd_sock = console.connect(o.pidfd_socket, "--pidfd-socket")
         pid = parent.launch(launch, _Callbacks(manager, record, spec))
+        if pidfd_sock >= 0:
+            from ..linux import console
+
+            sock, pidfd_sock = pidfd_sock, -1  # send_pidfd closes it
+            console.send_pidfd(sock, pid)
     finally:
-        for fd in (launch.console_fd,) + tuple(fd for _k, fd, _p in launch.join_fds):
+        for fd in (launch.console_fd, pidfd_sock) + tuple(fd for _k, fd, _p in launch.join_fds):
             if fd >= 0:
                 try:
                     os.close(fd)

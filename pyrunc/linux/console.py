@@ -25,14 +25,15 @@ TIOCSPTLCK = 0x40045431  # (un)lock the pty slave
 TIOCGPTPEER = 0x5441     # open the slave of a master (Linux 4.13)
 
 
-def connect(path: str) -> int:
-    """Connect to a console socket (the caller listens on it); returns the fd."""
+def connect(path: str, flag: str = "--console-socket") -> int:
+    """Connect to a socket the caller listens on (--console-socket,
+    --pidfd-socket); returns the fd."""
     sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM | _socket.SOCK_CLOEXEC)
     try:
         sock.connect(path)
     except OSError as err:
         sock.close()
-        raise PyruncError(f"--console-socket {path}: {err.strerror or err}") from None
+        raise PyruncError(f"{flag} {path}: {err.strerror or err}") from None
     return sock.detach()
 
 
@@ -86,15 +87,30 @@ def get_size(fd: int) -> tuple[int, int]:
 def send_master(sock_fd: int, master: int) -> None:
     """One sendmsg: a non-empty name and exactly one fd (go-runc and conmon
     check both)."""
+    send_fd(sock_fd, master, b"/dev/pts/ptmx", "the terminal to the console socket")
+
+
+def send_fd(sock_fd: int, fd: int, name: bytes, what: str) -> None:
+    """Send fd with its name over a connected socket, then close the socket."""
     sock = _socket.socket(fileno=sock_fd)
     try:
-        sock.sendmsg([b"/dev/pts/ptmx"], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS,
-                                           struct.pack("i", master))])
+        sock.sendmsg([name], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, struct.pack("i", fd))])
     except OSError as err:
-        raise PyruncError(f"sending the terminal to the console socket: "
-                          f"{err.strerror or err}") from None
+        raise PyruncError(f"sending {what}: {err.strerror or err}") from None
     finally:
         sock.close()
+
+
+def send_pidfd(sock_fd: int, pid: int) -> None:
+    """--pidfd-socket: a pidfd of the container's process (runc 1.2+), for
+    a caller that wants to signal it without pid reuse races."""
+    import os
+
+    pidfd = os.pidfd_open(pid)
+    try:
+        send_fd(sock_fd, pidfd, b"pidfd", "the pidfd to the pidfd socket")
+    finally:
+        os.close(pidfd)
 
 
 def become_controlling(slave: int) -> None:

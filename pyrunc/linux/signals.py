@@ -65,3 +65,7 @@ def install(handler, nums) -> None:
 
 
 FORWARDED = tuple(n for n in range(1, NSIG) if n not in (9, 17, 19, 32, 33))
+
+# Asynchronous signals whose default action ends the process (signal(7)).
+TERMINATING = (1, 2, 3, 10, 12, 13, 14, 15, 24, 25, 26, 27, 29, 30) + tuple(
+    range(SIGRTMIN, SIGRTMAX + 1))

@@ -274,6 +274,11 @@ class Init:
         self.chan.send("ready")
 
     def await_start(self) -> None:
+        # A created container dies of the signals that end a program by
+        # default, as runc's does (`kill ID TERM` before start): as PID 1 of
+        # its namespace the init would otherwise ignore every one it has no
+        # handler for. The program gets default dispositions back at exec.
+        signals.install(_die_of_signal, signals.TERMINATING)
         # Blocks until `start` opens the fifo for reading. The init holds an
         # O_PATH fd of the fifo (not of the state directory, which would
         # lead to the host's filesystem); it is re-opened for writing
@@ -308,6 +313,10 @@ class Init:
         state["status"] = status
         state["pid"] = self.launch.init_pid_in_container or os.getpid()
         return state
+
+
+def _die_of_signal(signum: int, _frame) -> None:
+    os._exit(128 + signum)
 
 
 def steps(init: Init) -> list:

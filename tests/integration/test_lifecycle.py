@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import time
 
 import pytest
 
-from helpers import assert_nothing_left, cgroup_dirs_for, proc_alive, wait_gone
+from helpers import ConsoleReceiver, assert_nothing_left, cgroup_dirs_for, proc_alive, wait_gone
 
 
 @pytest.mark.v2
@@ -98,6 +99,57 @@ def test_start_without_process_is_an_error_runtimeStart(runtime, bundle, cid):
     assert runtime.wait_status(cid, "stopped") == "stopped"
     runtime.run("delete", cid, check=True)
     assert_nothing_left(runtime, cid)
+
+
+def test_created_container_dies_of_sigterm_runtimeKill(runtime, bundle, cid):
+    """kill TERM before start ends a created container (runc's init dies of
+    it): as PID 1 of its namespace the waiting init would otherwise ignore
+    every signal it has no handler for."""
+    bundle.config["process"]["args"] = ["sleep", "30"]
+    runtime.create(bundle, cid, check=True)
+    pid = runtime.state(cid)["pid"]
+    runtime.run("kill", cid, "TERM", check=True)
+    assert wait_gone(pid, 5)
+    assert runtime.wait_status(cid, "stopped") == "stopped"
+
+
+@pytest.mark.parametrize("command", ["create", "run", "exec"])
+def test_pidfd_socket_receives_the_process(runtime, bundle, cid, tmp_path, command):
+    """--pidfd-socket (runc 1.2+): a pidfd of the init (create, run -d) or of
+    the exec'd process arrives on the socket, and signals that process."""
+    if runtime.name == "runc":
+        pytest.skip("runc 1.1 has no --pidfd-socket (added in runc 1.2)")
+    bundle.config["process"]["args"] = ["sleep", "30"]
+    sock = str(tmp_path / "pidfd.sock")
+    receiver = ConsoleReceiver(sock)
+    try:
+        if command == "exec":
+            runtime.create(bundle, cid, check=True)
+            runtime.run("start", cid, check=True)
+            runtime.run("exec", "-d", "--pid-file", str(tmp_path / "pid"), "--pidfd-socket",
+                        sock, cid, "sleep", "40", check=True)
+            pid = int((tmp_path / "pid").read_text())
+        elif command == "run":
+            bundle.write()
+            runtime.run("run", "-d", "--bundle", bundle.path, "--pidfd-socket", sock, cid,
+                        check=True)
+            pid = runtime.state(cid)["pid"]
+        else:
+            runtime.create(bundle, cid, "--pidfd-socket", sock, check=True)
+            pid = runtime.state(cid)["pid"]
+        pidfd = receiver.master()
+        assert receiver.name
+        signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+        os.close(pidfd)
+        assert wait_gone(pid, 5)
+    finally:
+        receiver.close()
+
+
+def test_pidfd_socket_missing_is_an_error_and_leaves_nothing(pyrunc, bundle, cid, tmp_path):
+    res = pyrunc.create(bundle, cid, "--pidfd-socket", str(tmp_path / "missing.sock"))
+    assert res.returncode == 1 and "--pidfd-socket" in res.stderr, res.stderr
+    assert_nothing_left(pyrunc, cid)
 
 
 def test_kill_stopped_is_an_error_runtimeKill(runtime, bundle, cid):
