@@ -11,7 +11,7 @@ import os
 from .. import bundle, hooks, log, state
 from ..cgroups import CgroupManager
 from ..cgroups import devices as cgdevices
-from ..errors import ConfigError, ContainerExists, PyruncError
+from ..errors import ContainerExists, PyruncError
 from ..linux import capabilities, mountinfo, namespaces, proc, rlimits, sched
 from ..process import parent
 from ..process.launch import Launch
