@@ -176,17 +176,24 @@ def _cgroup(record: state.Record, sub: list[str]) -> CgroupManager:
     per: dict[str, str] = {}
     for item in sub:
         ctrl, sep, path = item.rpartition(":")
+        # runc's words after the flag: "bad sub cgroup path", "unknown
+        # controller", "adding pid ...: no such file or directory".
         if ".." in path.split("/"):
-            raise PyruncError(f"--cgroup {item!r}: must not contain '..'")
+            raise PyruncError(f"--cgroup {item!r}: bad sub cgroup path: must not contain '..'")
         for c in (ctrl.split(",") if sep else ["*"]):
             per[c] = path.strip("/")
+    known = {c for d in manager.dirs for c in d.key.split(",")} | {"*", ""}
+    for c in per:
+        if c not in known:
+            raise PyruncError(f"--cgroup: unknown controller {c!r}")
     for d in manager.dirs:
         key = next((c for c in per if c in d.key.split(",") or (c == "" and d.version == 2)),
                    "*")
         if key in per:
             d.path = os.path.join(d.path, per[key])
             if not os.path.isdir(d.path):
-                raise PyruncError(f"--cgroup: {d.path} does not exist")
+                raise PyruncError(f"--cgroup: error adding pid to {d.path}: no such file or "
+                                  "directory")
     return manager
 
 

@@ -305,7 +305,8 @@ class Init:
         try:
             os.execve(self.executable, self.launch.args, _environ(self.env))
         except OSError as err:
-            raise PyruncError(f"exec: {self.executable!r}: {err.strerror}") from None
+            # Go's wording, which runc prints and callers match on.
+            raise PyruncError(f"exec {self.executable}: {err.strerror.lower()}") from None
 
     # --- helpers ----------------------------------------------------------------
     def _hook_state(self, status: str) -> dict:

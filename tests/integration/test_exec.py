@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from helpers import proc_alive, wait_gone
+from helpers import cgroup_dirs_for, proc_alive, wait_gone
 
 NS = ("pid", "mnt", "net", "uts", "ipc", "cgroup", "user")
 
@@ -232,3 +232,52 @@ def test_exec_detached_process_lives_on(runtime, cid, running, tmp_path):
     pid = int(pidfile.read_text())
     assert proc_alive(pid)
     assert wait_gone(pid, 15)
+
+
+def _cgroup_paths(text: str) -> dict[str, str]:
+    """/proc/PID/cgroup as {hierarchy key: path}, for the hierarchies this
+    host has mounted (a hierarchy left unmounted shows up with "/")."""
+    from pyrunc.cgroups.hierarchy import detect
+
+    mounted = {h.key for h in detect()}
+    out = {}
+    for line in text.splitlines():
+        _, key, path = line.split(":", 2)
+        if key in mounted:
+            out[key] = path
+    return out
+
+
+def test_exec_into_a_sub_cgroup(runtime, cid, running):
+    """exec --cgroup SUB (and CONTROLLER:SUB) places the process in a
+    sub-cgroup of the container's on every hierarchy (or that controller's
+    one); '..', a missing sub-cgroup or an unknown controller are errors
+    (exit 255, runc's words after the flag)."""
+    dirs = cgroup_dirs_for(cid)
+    for d in dirs:
+        os.mkdir(os.path.join(d, "sub"))
+        for name in ("cpuset.cpus", "cpuset.mems"):  # v1 cpuset starts empty
+            if os.path.exists(os.path.join(d, "sub", name)):
+                with open(os.path.join(d, name)) as src:
+                    value = src.read()
+                with open(os.path.join(d, "sub", name), "w") as dst:
+                    dst.write(value)
+    try:
+        # The container has a cgroup namespace: its cgroup shows as "/".
+        res = runtime.run("exec", "--cgroup", "sub", cid, "cat", "/proc/self/cgroup")
+        assert res.returncode == 0, res.stderr
+        paths = _cgroup_paths(res.stdout)
+        assert paths and set(paths.values()) == {"/sub"}, res.stdout
+        res = runtime.run("exec", "--cgroup", "pids:sub", cid, "cat", "/proc/self/cgroup")
+        assert res.returncode == 0, res.stderr
+        paths = _cgroup_paths(res.stdout)
+        assert paths["pids"] == "/sub" and paths["memory"] == "/", res.stdout
+        for bad, words in (("..", "bad sub cgroup path"), ("nonexistent", "adding pid"),
+                           ("whaaat:/", "unknown controller")):
+            res = runtime.run("exec", "--cgroup", bad, cid, "true")
+            assert res.returncode == 255, (bad, res.stderr)
+            if runtime.name == "pyrunc":
+                assert words in res.stderr, res.stderr
+    finally:
+        for d in dirs:
+            os.rmdir(os.path.join(d, "sub"))
