@@ -90,14 +90,14 @@ def same_as_own(kind: str, pid: int) -> bool:
         return False
 
 
-def write_time_offsets(offsets: dict[str, tuple[int, int]]) -> None:
-    """After unshare(CLONE_NEWTIME), before the first process enters it."""
+def write_time_offsets(pid: int, offsets: dict[str, tuple[int, int]]) -> None:
+    """After pid's unshare(CLONE_NEWTIME), before the first process enters it."""
     text = "".join(f"{clock} {secs} {nsecs}\n" for clock, (secs, nsecs) in offsets.items())
     try:
-        with open("/proc/self/timens_offsets", "w") as f:
+        with open(f"/proc/{pid}/timens_offsets", "w") as f:
             f.write(text)
     except OSError as err:
-        raise PyruncError(f"linux.timeOffsets: writing /proc/self/timens_offsets: "
+        raise PyruncError(f"linux.timeOffsets: writing /proc/{pid}/timens_offsets: "
                           f"{err.strerror}") from None
 
 

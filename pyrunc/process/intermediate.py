@@ -32,9 +32,12 @@ def run(launch: Launch, chan: Channel) -> None:
             chan.expect("userns-ok")
             _become_root()
         if launch.new_timens:
-            # Offsets must be written before any process enters the namespace.
+            # Offsets must be written before any process enters the namespace,
+            # by the parent (as runc's stage 0): this process is not dumpable,
+            # so in a user namespace its /proc files are not its own to write.
             syscalls.unshare(namespaces.CLONE_NEWTIME)
-            namespaces.write_time_offsets(launch.spec.time_offsets)
+            chan.send("timens")
+            chan.expect("timens-ok")
         if launch.new_ns_flags:
             syscalls.unshare(launch.new_ns_flags)
         chan.expect("cgroup-ok")

@@ -125,6 +125,9 @@ def _next_init_pid(chan: Channel, intermediate: int, launch: Launch,
                                      "".join(m.line() for m in spec.uid_mappings),
                                      "".join(m.line() for m in spec.gid_mappings))
             chan.send("userns-ok")
+        elif kind == "timens":
+            namespaces.write_time_offsets(intermediate, launch.spec.time_offsets)
+            chan.send("timens-ok")
         elif kind == "pid":
             return int(msg["pid"])
         else:

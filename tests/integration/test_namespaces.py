@@ -137,7 +137,15 @@ def test_user_namespace_host_view(runtime, bundle, cid):
     assert uid_line.split()[1:] == ["100000"] * 4
 
 
-def test_time_namespace_offsets_configLinuxTimeOffset(runtime, bundle, cid):
+@pytest.mark.parametrize("userns", [False, True], ids=["", "userns"])
+def test_time_namespace_offsets_configLinuxTimeOffset(runtime, bundle, cid, userns):
+    """The offsets hold inside; with a user namespace too (the time namespace
+    is then owned by it, and the offsets are written from outside)."""
+    if userns:
+        bundle.config["linux"]["namespaces"].append({"type": "user"})
+        for key in ("uidMappings", "gidMappings"):
+            bundle.config["linux"][key] = [{"containerID": 0, "hostID": 100000,
+                                            "size": 65536}]
     bundle.config["linux"]["namespaces"].append({"type": "time"})
     bundle.config["linux"]["timeOffsets"] = {"boottime": {"secs": 86400 * 400},
                                              "monotonic": {"secs": 86400 * 300}}
