@@ -88,8 +88,10 @@ def bind_remount(target: str, flags: int, keep_existing: bool) -> None:
 
 def mount_entry(rootfd: int, index: int, destination: str, source: str, fstype: str,
                 options: list[str], bundle: str, in_userns: bool,
-                cgroups: list, cgroupns: bool, mount_label: str = "") -> None:
-    """Mount one config.md#configMounts entry, destination resolved in the root."""
+                cgroups: list, cgroupns: bool, mount_label: str = "") -> str | None:
+    """Mount one config.md#configMounts entry, destination resolved in the root.
+    Returns the destination if it is to be made read-only after the last
+    mount (remount_read_only)."""
     where = f"mounts[{index}]"
     opts = mountopts.parse(options)
     # Lexically cleaned like runc (".." stops at the root); symlinks are
@@ -112,8 +114,31 @@ def mount_entry(rootfd: int, index: int, destination: str, source: str, fstype: 
             context = mount_context(mount_label, fstype)
             if context:
                 opts.data.append(context)
+        read_only_later = _read_only_later(destination, fstype, opts)
         _mount_fs(rootfd, destination, source, fstype, opts, where)
+        _finish(rootfd, destination, opts, where)
+        return destination if read_only_later else None
     _finish(rootfd, destination, opts, where)
+    return None
+
+
+def _read_only_later(dest: str, fstype: str, opts: mountopts.MountOptions) -> bool:
+    """A read-only tmpfs, or /dev, is mounted read-write: devices, the
+    mount points of later mounts and a tmpfs's mode are made in it first;
+    remount_read_only() makes it read-only after the last mount (runc)."""
+    if opts.flags & sc.MS_RDONLY and (fstype == "tmpfs" or dest == "/dev"):
+        opts.flags &= ~sc.MS_RDONLY
+        return True
+    return False
+
+
+def remount_read_only(rootfd: int, dest: str) -> None:
+    fd = paths.open_in_root(rootfd, dest)
+    try:
+        sc.mount_setattr(fd, "", sc.AT_EMPTY_PATH, sc.MOUNT_ATTR_RDONLY, 0,
+                         what=f"read-only {dest}")
+    finally:
+        os.close(fd)
 
 
 # The /proc files lxcfs-style tools replace: the only mounts allowed under
@@ -208,6 +233,12 @@ def _mount_fs(rootfd: int, dest: str, source: str, fstype: str,
               opts: mountopts.MountOptions, where: str) -> None:
     if not fstype:
         raise PyruncError(f"{where}.type: a mount that is not a bind mount needs a type")
+    if fstype == "tmpfs" and not any(d.startswith("mode=") for d in opts.data):
+        existing = paths.exists(rootfd, dest)
+        if existing is not None and stat.S_ISDIR(existing.st_mode):
+            # Without mode= the tmpfs keeps the mode of the directory it
+            # covers (runc 1.1.8+), not the kernel's 1777.
+            opts.data.insert(0, f"mode={stat.S_IMODE(existing.st_mode):04o}")
     fd = _mount_point(rootfd, dest, True, where)
     try:
         target = paths.fd_path(fd)

@@ -37,6 +37,7 @@ class Init:
         self.chan = chan
         self.rootfd = -1
         self.executable = ""
+        self.read_only_later: list[tuple[int, str]] = []  # (mounts index, destination)
         self.env = list(launch.env)
         self.fifo_fd = -1
         # A private procfs for our own writes and fd re-opens (procfs.py).
@@ -73,9 +74,16 @@ class Init:
         spec = self.launch.spec
         cgroupns = self.launch.new_cgroupns or spec.namespace("cgroup") is not None
         for i, m in enumerate(spec.mounts):
-            rootfs.mount_entry(self.rootfd, i, m.destination, m.source, m.type, m.options,
-                               spec.bundle, self.launch.in_userns, self.launch.cgroup_views,
-                               cgroupns, spec.mount_label)
+            later = rootfs.mount_entry(self.rootfd, i, m.destination, m.source, m.type,
+                                       m.options, spec.bundle, self.launch.in_userns,
+                                       self.launch.cgroup_views, cgroupns, spec.mount_label)
+            if later is not None:
+                self.read_only_later.append((i, later))
+
+    def read_only_mounts(self) -> None:
+        for i, dest in self.read_only_later:
+            with _field(f"mounts[{i}]"):
+                rootfs.remount_read_only(self.rootfd, dest)
 
     def devices(self) -> None:
         configured = {d.path for d in self.launch.spec.devices}
@@ -345,7 +353,7 @@ def steps(init: Init) -> list:
     if launch.has_mountns or spec.mounts:
         if launch.setup_dev:
             out.append(init.devices)
-        out.append(init.make_cwd)
+        out += [init.make_cwd, init.read_only_mounts]
     out.append(init.open_proc)
     if launch.runtime_hooks:
         out.append(init.runtime_hooks)

@@ -306,6 +306,30 @@ def test_tmpfs_mode_configLinuxMountOptions(runtime, bundle, cid, private_rootfs
     assert res.stdout == "1770\n"
 
 
+def test_tmpfs_without_mode_keeps_the_covered_directorys_mode(runtime, bundle, cid,
+                                                               private_rootfs):
+    """No mode= option: the tmpfs root takes the mode of the directory it
+    covers (runc 1.1.8+), and 1777 (the kernel's) where there was none."""
+    os.makedirs(str(private_rootfs) + "/covered")
+    os.chmod(str(private_rootfs) + "/covered", 0o710)
+    for dest in ("/covered", "/fresh"):
+        bundle.config["mounts"].append({"destination": dest, "type": "tmpfs",
+                                        "source": "tmpfs", "options": ["size=1m"]})
+    res = _sh(runtime, bundle, cid, "stat -c %a /covered /fresh")
+    assert res.stdout == "710\n1777\n", res.stderr
+
+
+def test_read_only_dev_is_made_read_only_after_its_contents(runtime, bundle, cid):
+    """A read-only tmpfs at /dev still gets /dev/pts, /dev/shm and the
+    device nodes (mounted read-write first, made read-only at the end)."""
+    dev = next(m for m in bundle.config["mounts"] if m["destination"] == "/dev")
+    dev["options"] = dev["options"] + ["ro"]
+    res = _sh(runtime, bundle, cid, "ls /dev/null /dev/pts/ptmx >/dev/null && echo ok; "
+              "(touch /dev/new) 2>&1; echo w=$?")
+    assert res.stdout.startswith("ok\n"), (res.stdout, res.stderr)
+    _fails_with_erofs(res.stdout, "w")
+
+
 @pytest.mark.parametrize("options,present,absent", [
     (["ro"], {"ro"}, {"rw"}),
     (["nosuid", "nodev"], {"nosuid", "nodev"}, set()),
