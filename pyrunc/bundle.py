@@ -184,7 +184,8 @@ class Seccomp:
         self.default_action: str = raw["defaultAction"]
         self.default_errno: int | None = raw.get("defaultErrnoRet")
         self.architectures: list[str] = list(raw.get("architectures") or [])
-        self.flags: list[str] = list(raw.get("flags") or [])
+        flags = raw.get("flags")  # None (absent) is not [] (no flags): runc's default
+        self.flags: list[str] | None = list(flags) if flags is not None else None
         self.listener_path: str = raw.get("listenerPath", "")
         self.listener_metadata: str = raw.get("listenerMetadata", "")
         self.rules = [Rule(list(s["names"]), s["action"], s.get("errnoRet"),
@@ -619,7 +620,8 @@ def _check_seccomp(sc: Seccomp) -> None:
     if sc.listener_metadata and not sc.listener_path:
         raise ConfigError("linux.seccomp.listenerMetadata: must not be set without "
                           "listenerPath")
-    if "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV" in sc.flags and not sc.uses("SCMP_ACT_NOTIFY"):
+    if "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV" in (sc.flags or ()) and not sc.uses(
+            "SCMP_ACT_NOTIFY"):
         raise ConfigError("linux.seccomp.flags: SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV only "
                           "applies to SCMP_ACT_NOTIFY (the kernel refuses it otherwise)")
     if sc.listener_path and not sc.listener_path.startswith("/"):

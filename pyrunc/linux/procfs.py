@@ -23,7 +23,6 @@ Runs in the init and exec'd processes (ctypes is loaded there).
 """
 from __future__ import annotations
 
-import errno
 import fcntl
 import os
 
@@ -32,9 +31,10 @@ from . import syscalls as sc
 
 PROC_ROOT_INO = 1
 _RESOLVE = sc.RESOLVE_BENEATH | sc.RESOLVE_NO_MAGICLINKS | sc.RESOLVE_NO_XDEV
-# openat2 refused by a seccomp profile or an old kernel: plain openat is as
-# safe on a private instance, which has no submounts to cross.
-_NO_OPENAT2 = (errno.ENOSYS, errno.EPERM)
+# openat2 refused by an old kernel or a seccomp profile (with whatever errno
+# the profile chose): plain openat is as safe on a private instance, which has
+# no submounts to cross, so it is tried there whatever the errno; a genuine
+# error (no such entry) comes back from it the same.
 
 
 def _verify_root(fd: int, how: str) -> None:
@@ -79,8 +79,8 @@ class ProcHandle:
         """Open sub (relative, e.g. "sys/net/ipv4/ip_forward") inside this procfs."""
         try:
             fd = sc.openat2(self.fd, sub, flags, _RESOLVE, mode)
-        except KernelError as err:
-            if err.errno not in _NO_OPENAT2 or not self.private:
+        except KernelError:
+            if not self.private:
                 raise
             try:
                 fd = os.open(sub, flags | os.O_NOFOLLOW | os.O_CLOEXEC, mode, dir_fd=self.fd)
@@ -186,8 +186,18 @@ def _gaps(first: int, keep: set[int]) -> list[tuple[int, int]]:
 
 
 def _one_by_one(err: KernelError, proc: ProcHandle | None) -> list[int]:
-    """The open fds, when close_range failed because a seccomp profile that
-    predates it (or an old kernel) refused it; any other failure stands."""
-    if err.errno not in (errno.ENOSYS, errno.EPERM, errno.EINVAL) or proc is None:
-        raise err
-    return proc.open_fds()
+    """The fds to go through one by one, when close_range failed: an old
+    kernel, or a seccomp profile that predates it, which may answer with any
+    errno it likes (defaultErrnoRet). The open ones from the private procfs,
+    or, if the profile refuses that too, every number below the fd limit
+    (close(2) itself no profile can refuse and still run a program)."""
+    if proc is not None:
+        try:
+            return proc.open_fds()
+        except (OSError, KernelError):
+            pass
+    try:
+        limit = os.sysconf("SC_OPEN_MAX")
+    except (OSError, ValueError):
+        limit = -1
+    return list(range(limit if limit > 0 else 1 << 16))

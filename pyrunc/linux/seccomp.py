@@ -133,7 +133,7 @@ class Filter:
 
 
 def compile(default_action: str, default_errno: int | None, architectures: list[str],
-            flags: list[str], rules: list[Rule]) -> tuple[Filter, list[str]]:
+            flags: list[str] | None, rules: list[Rule]) -> tuple[Filter, list[str]]:
     """The BPF program for a profile, and notes for the debug log.
 
     libseccomp takes ~15-20 ms to generate the program for a Docker-sized
@@ -141,23 +141,33 @@ def compile(default_action: str, default_errno: int | None, architectures: list[
     programs are kept in CACHE_DIR under a hash of everything that shapes
     them (profile, libseccomp version, machine). A cache that cannot be read
     or written is no error: the program is generated again."""
+    if flags is None:
+        # No flags field at all (not even []): SPEC_ALLOW, runc's default
+        # (specconv), which Docker's and Podman's profiles are written for.
+        flags = ["SECCOMP_FILTER_FLAG_SPEC_ALLOW"]
     bits = 0
     for flag in flags:
-        bits |= FLAGS[flag]
+        # TSYNC is for threads; the init has one, so it is dropped (runc too).
+        if flag != "SECCOMP_FILTER_FLAG_TSYNC":
+            bits |= FLAGS[flag]
     uses_notify = (default_action == "SCMP_ACT_NOTIFY"
                    or any(r.action == "SCMP_ACT_NOTIFY" for r in rules))
+    result = Filter(b"", bits, uses_notify)
+    # runc's debug line, which its tests read.
+    flag_note = f"seccomp filter flags: {result.flags}"
     key = _cache_key(default_action, default_errno, architectures, rules)
     path = f"{CACHE_DIR}/{key}.bpf"
     try:
         with open(path, "rb") as f:
             bpf = f.read()
         if bpf and len(bpf) % 8 == 0:
-            return Filter(bpf, bits, uses_notify), [f"linux.seccomp: program from {path}"]
+            result.bpf = bpf
+            return result, [f"linux.seccomp: program from {path}", flag_note]
     except OSError:
         pass
-    bpf, notes = _generate(default_action, default_errno, architectures, rules)
-    notes += _store(path, bpf)
-    return Filter(bpf, bits, uses_notify), notes
+    result.bpf, notes = _generate(default_action, default_errno, architectures, rules)
+    notes += _store(path, result.bpf)
+    return result, notes + [flag_note]
 
 
 def _cache_key(default_action: str, default_errno: int | None, architectures: list[str],
@@ -217,22 +227,35 @@ def _generate(default_action: str, default_errno: int | None, architectures: lis
             action = action_value(rule.action, rule.errno_ret)
             if action == default:
                 continue  # libseccomp refuses a rule that repeats the default (runc skips it)
-            cmps = (_ArgCmp * max(1, len(rule.args)))()
-            for j, (index, value, value_two, op) in enumerate(rule.args):
-                cmps[j] = _ArgCmp(index, OPERATORS[op], value, value_two)
             for name in rule.names:
                 nr = lib.seccomp_syscall_resolve_name(name.encode())
                 if nr == _NR_SCMP_ERROR:
                     notes.append(f"linux.seccomp.syscalls[{i}]: unknown syscall {name!r} "
                                  "skipped")
                     continue
-                res = lib.seccomp_rule_add_array(vp, action, nr, len(rule.args), cmps)
-                if res < 0:
-                    raise ConfigError(f"linux.seccomp.syscalls[{i}]: cannot add a rule for "
-                                      f"{name!r}: {_os.strerror(-res)}")
+                for args in _condition_sets(rule.args):
+                    cmps = (_ArgCmp * max(1, len(args)))()
+                    for j, (index, value, value_two, op) in enumerate(args):
+                        cmps[j] = _ArgCmp(index, OPERATORS[op], value, value_two)
+                    res = lib.seccomp_rule_add_array(vp, action, nr, len(args), cmps)
+                    if res < 0:
+                        raise ConfigError(f"linux.seccomp.syscalls[{i}]: cannot add a rule "
+                                          f"for {name!r}: {_os.strerror(-res)}")
         return _export(lib, vp), notes
     finally:
         lib.seccomp_release(vp)
+
+
+def _condition_sets(args: list) -> list[list]:
+    """The comparisons of one rule, as libseccomp rules: all of them in one
+    (they must all hold), except where two compare the same argument, which
+    no single libseccomp rule can express: then each is a rule of its own,
+    so that any of them matching is enough (runc's long-standing reading,
+    which profiles such as its tests' rely on)."""
+    indexes = [a[0] for a in args]
+    if len(set(indexes)) == len(indexes):
+        return [args]
+    return [[a] for a in args]
 
 
 def _export(lib, vp) -> bytes:

@@ -267,13 +267,14 @@ def test_bad_seccomp_config(runtime, bundle, cid, profile, needle):
 
 
 @pytest.mark.parametrize("nnp", [True, False])
-@pytest.mark.parametrize("errno_ret", [1, 38], ids=["EPERM", "ENOSYS"])
+@pytest.mark.parametrize("errno_ret", [1, 38, 6], ids=["EPERM", "ENOSYS", "ENXIO"])
 def test_profile_older_than_the_runtimes_syscalls_configLinuxSeccomp(runtime, bundle, cid,
                                                                      nnp, errno_ret):
     """A real profile that predates close_range, openat2, clone3 or the new
     mount API (runtime-tools' generated one, say) refuses them with EPERM or
-    ENOSYS: the runtime's own last steps fall back (fd by fd, openat), and
-    the container runs, with exec as well."""
+    ENOSYS, or with whatever errno it likes (runc's seccomp.bats uses a
+    defaultErrnoRet of ENXIO): the runtime's own last steps fall back (fd by
+    fd, openat), and the container runs, with exec as well."""
     prof = _profile(syscalls=[{"names": ["close_range", "openat2", "clone3", "fsopen",
                                          "fsmount", "open_tree", "move_mount",
                                          "mount_setattr", "pidfd_open", "pidfd_send_signal"],
@@ -286,3 +287,23 @@ def test_profile_older_than_the_runtimes_syscalls_configLinuxSeccomp(runtime, bu
     res = runtime.run("exec", f"{cid}-x", "ls", "/proc/self/fd")
     assert res.returncode == 0, res.stderr
     assert sorted(int(x) for x in res.stdout.split()) == [0, 1, 2, 3], res.stdout
+
+
+def test_comparisons_of_one_argument_are_alternatives_configLinuxSeccomp(runtime, bundle, cid):
+    """Two comparisons of the same argument in one rule cannot both hold, so
+    they are read as alternatives, each a rule of its own (runc's reading,
+    which its profiles rely on); comparisons of different arguments must all
+    hold."""
+    prof = _profile(syscalls=[
+        {"names": ["kill"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1,
+         "args": [{"index": 1, "value": 10, "op": "SCMP_CMP_EQ"},
+                  {"index": 1, "value": 12, "op": "SCMP_CMP_EQ"}]},
+        {"names": ["kill"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13,
+         "args": [{"index": 0, "value": 99999, "op": "SCMP_CMP_EQ"},
+                  {"index": 1, "value": 14, "op": "SCMP_CMP_EQ"}]}])
+    res = _run(runtime, bundle, cid, "trap '' USR1 USR2 ALRM; for s in USR1 USR2 ALRM; do "
+               "kill -$s $$ 2>/dev/null; echo $s=$?; done", prof)
+    assert res.returncode == 0, res.stderr
+    # USR1 and USR2 each match an alternative; ALRM to pid 1 matches only one
+    # of the two comparisons that must both hold, so it goes through.
+    assert res.stdout.split() == ["USR1=1", "USR2=1", "ALRM=0"], res.stdout
