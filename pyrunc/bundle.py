@@ -609,8 +609,8 @@ def _check_seccomp(sc: Seccomp) -> None:
             for name in ("sendmsg", "write"):
                 if name in rule.names:
                     raise ConfigError(f"linux.seccomp.syscalls[{i}]: SCMP_ACT_NOTIFY cannot be "
-                                      f"used for {name!r} (pyrunc needs it to hand the "
-                                      "listener fd over)")
+                                      f"used for the {name} syscall (pyrunc needs it to hand "
+                                      "the listener fd over)")
     if sc.default_action == "SCMP_ACT_NOTIFY":
         raise ConfigError("linux.seccomp.defaultAction: SCMP_ACT_NOTIFY as the default would "
                           "notify the runtime's own last system calls; use it per syscall")

@@ -282,7 +282,8 @@ def send_listener_fd(path: str, fd: int, payload: bytes) -> None:
         sock.sendmsg([payload], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS,
                                   struct.pack("i", fd))])
     except OSError as err:
-        raise ConfigError(f"linux.seccomp.listenerPath: sending the seccomp fd to {path}: "
+        raise ConfigError(f"linux.seccomp.listenerPath: failed to connect with seccomp agent "
+                          f"(sending the seccomp fd to {path}): "
                           f"{err.strerror or err}") from None
     finally:
         sock.close()
