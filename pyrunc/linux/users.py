@@ -25,10 +25,12 @@ def switch(uid: int, gid: int, additional_gids: list[int], setgroups_allowed: bo
         raise KernelError("setresuid", err.errno, str(uid)) from None
 
 
-def chown_stdio(uid: int, gid: int) -> None:
+def chown_stdio(uid: int) -> None:
     """Give fds 0-2 to the container's user so it can reopen /dev/stdout or
     use its terminal (runc does the same); /dev/null and files the user
-    already owns are left alone, and refusals (EPERM, EROFS) are not errors."""
+    already owns are left alone, and refusals (EPERM, EROFS) are not errors.
+    Only the owner changes: the group stays the one the mount chose (a pty
+    keeps devpts's gid=5, tty), as in runc."""
     for fd in (0, 1, 2):
         try:
             st = os.fstat(fd)
@@ -38,7 +40,7 @@ def chown_stdio(uid: int, gid: int) -> None:
                                 and st.st_rdev):
             continue
         try:
-            os.fchown(fd, uid, gid)
+            os.fchown(fd, uid, -1)
         except OSError:
             pass
 

@@ -233,7 +233,7 @@ class Init:
     def switch_user(self) -> None:
         user = self.launch.user
         if user.uid != 0:
-            users.chown_stdio(user.uid, user.gid)
+            users.chown_stdio(user.uid)
         keep = self.launch.caps is not None
         if keep:
             capabilities.set_keepcaps(True)

@@ -136,6 +136,18 @@ def test_foreground_terminal_output_is_not_translated(runtime, bundle, cid, comm
     assert res.stdout == b"one\ntwo\n"
 
 
+def test_terminal_owner_is_the_user_and_group_stays_tty_configProcess(runtime, bundle, cid):
+    """The pty is given to the process's user; its group stays devpts's
+    gid=5 (tty), as the mount options chose it (runc changes only the owner)."""
+    _tty_bundle(bundle)
+    bundle.config["process"]["user"] = {"uid": 1000, "gid": 100}
+    bundle.config["process"]["args"] = ["sh", "-c", "stat -c '%u %g' $(tty)"]
+    bundle.write()
+    out, status = run_in_pty(runtime.cmd("run", "--bundle", bundle.path, cid))
+    assert status == 0, out
+    assert "1000 5" in out, out
+
+
 def test_exec_tty_in_the_foreground(runtime, bundle, cid):
     bundle.config["process"]["args"] = ["sleep", "600"]
     runtime.create(bundle, cid, check=True)
