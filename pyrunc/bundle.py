@@ -451,8 +451,29 @@ def load(bundle: str) -> Spec:
     return from_dict(doc, bundle)  # type: ignore[arg-type]
 
 
+# runc's words for some schema errors, added after the field: callers and
+# runc's own tests match on them.
+_RUNC_WORDS = (("linux.memoryPolicy: 'mode'", "invalid memory policy mode"),
+               ("linux.memoryPolicy.mode", "invalid memory policy mode"),
+               ("linux.memoryPolicy.flags", "invalid memory policy flag"),
+               ("linux.memoryPolicy.nodes", "invalid memory policy node"),
+               ("linux.memoryPolicy", "invalid memory policy"))
+
+
+def _with_runc_words(err: ConfigError) -> ConfigError:
+    text = str(err)
+    for prefix, words in _RUNC_WORDS:
+        if text.startswith(prefix):
+            field, _, rest = text.partition(": ")
+            return ConfigError(f"{field}: {words}: {rest}")
+    return err
+
+
 def from_dict(doc: dict, bundle: str) -> Spec:
-    validator().validate(doc)
+    try:
+        validator().validate(doc)
+    except ConfigError as err:
+        raise _with_runc_words(err) from None
     spec = Spec(doc, bundle)
     check(spec)
     return spec

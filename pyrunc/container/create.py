@@ -316,11 +316,7 @@ def _plan(spec: bundle.Spec, cid: str, opts: CreateOptions, listen: int) -> Laun
                          "annotations": spec.annotations}
     if spec.has_new_namespace("pid"):
         launch.init_pid_in_container = 1
-    if spec.personality is not None:
-        launch.personality = sched.PERSONALITIES[spec.personality[0]]
-    if spec.memory_policy is not None:
-        mode, nodes = sched.mempolicy(*spec.memory_policy)
-        launch.mempolicy = (mode,) + sched.nodemask(nodes)
+    plan_linux_process(spec, launch)
     if p is not None and p.terminal:
         if opts.console_socket:
             from ..linux import console
@@ -330,6 +326,16 @@ def _plan(spec: bundle.Spec, cid: str, opts: CreateOptions, listen: int) -> Laun
             launch.console_fd = opts.console_fd
             launch.proxied_terminal = True
     return launch
+
+
+def plan_linux_process(spec: bundle.Spec, launch: Launch) -> None:
+    """linux.personality and linux.memoryPolicy: for the init and, as in runc,
+    for every exec'd process too."""
+    if spec.personality is not None:
+        launch.personality = sched.PERSONALITIES[spec.personality[0]]
+    if spec.memory_policy is not None:
+        mode, nodes = sched.mempolicy(*spec.memory_policy)
+        launch.mempolicy = (mode,) + sched.nodemask(nodes)
 
 
 def plan_process(spec: bundle.Spec, launch: Launch, p: bundle.Process) -> None:

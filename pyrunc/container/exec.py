@@ -14,7 +14,7 @@ from ..linux import namespaces, proc
 from ..process import parent
 from ..process.launch import Launch
 from . import foreground
-from .create import plan_process, send_to_seccomp_agent, write_pid_file
+from .create import plan_linux_process, plan_process, send_to_seccomp_agent, write_pid_file
 from .ops import open_container, stored_spec
 
 
@@ -135,6 +135,7 @@ def _plan(spec: bundle.Spec, record: state.Record, p: bundle.Process, extra: int
     launch.spec = spec
     launch.extra_fds = extra
     plan_process(spec, launch, p)
+    plan_linux_process(spec, launch)
     initial, _final = p.exec_cpu_affinity
     launch.reset_affinity = not initial and not _final
     if _final:

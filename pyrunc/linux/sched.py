@@ -132,12 +132,16 @@ def sched_attr(policy: str, nice: int, priority: int, flags: list[str], runtime:
 def mempolicy(mode: str, nodes: str, flags: list[str]) -> tuple[int, list[int]]:
     """(mode with flags, node list) for set_mempolicy(2)."""
     where = "linux.memoryPolicy"
-    node_list = parse_list(nodes, f"{where}.nodes", _MAX_NODE) if nodes else []
+    # runc's words ("invalid memory policy node", "mode requires ...") after
+    # the field: callers and runc's tests match on them.
+    node_list = (parse_list(nodes, f"{where}.nodes: invalid memory policy node", _MAX_NODE)
+                 if nodes else [])
     if mode in _MPOL_NO_NODES and node_list:
-        raise ConfigError(f"{where}.nodes: {mode} takes no nodes")
+        raise ConfigError(f"{where}.nodes: {mode} mode requires 0 nodes but got "
+                          f"{len(node_list)}")
     if mode in ("MPOL_BIND", "MPOL_INTERLEAVE", "MPOL_WEIGHTED_INTERLEAVE",
                 "MPOL_PREFERRED_MANY") and not node_list:
-        raise ConfigError(f"{where}.nodes: {mode} needs at least one node")
+        raise ConfigError(f"{where}.nodes: {mode} mode requires at least one node")
     value = MPOL_MODES[mode]
     for flag in flags:
         value |= MPOL_FLAGS[flag]

@@ -460,6 +460,8 @@ def exec_steps(init: Init) -> list:
     out = [init.nondumpable, init.open_proc]
     if launch.cpu_affinity or launch.reset_affinity:
         out.append(init.cpu_affinity)
+    if launch.personality is not None:
+        out.append(init.personality)
     if launch.terminal:
         out.append(init.terminal)
     out += process_steps(init)

@@ -177,23 +177,37 @@ def test_scheduler_configLinuxProcess(runtime, bundle, cid, policy, nice, expect
     assert lines[1] == str(nice)
 
 
+def _run_and_exec(runtime, bundle, cid, args):
+    """args' output in the container's init and in a process exec'd into it."""
+    bundle.config["process"]["args"] = args
+    ran = runtime.run_container(bundle, cid, check=True).stdout
+    bundle.config["process"]["args"] = ["sleep", "60"]
+    runtime.run_container(bundle, f"{cid}-x", "--detach", check=True)
+    try:
+        return ran, runtime.run("exec", f"{cid}-x", *args, check=True).stdout
+    finally:
+        runtime.run("delete", "--force", f"{cid}-x")
+
+
 def test_personality_configLinuxPersonality(runtime, bundle, cid):
+    """The init and exec'd processes (as runc 1.2+) run with it."""
     bundle.config["linux"]["personality"] = {"domain": "LINUX32"}
-    bundle.config["process"]["args"] = ["uname", "-m"]
-    res = runtime.run_container(bundle, cid, check=True)
-    if runtime.name == "runc" and res.stdout.strip() == os.uname().machine:
+    ran, execd = _run_and_exec(runtime, bundle, cid, ["uname", "-m"])
+    if runtime.name == "runc" and ran.strip() == os.uname().machine:
         pytest.skip("runc 1.1 has no linux.personality (added in runc 1.2)")
-    assert res.stdout.strip() in ("i686", "armv8l", "armv7l"), res.stdout
+    assert ran.strip() in ("i686", "armv8l", "armv7l"), ran
+    assert execd == ran
 
 
 def test_memory_policy_configLinuxMemoryPolicy(runtime, bundle, cid):
+    """The init and exec'd processes (as runc 1.3+) run with it."""
     bundle.config["linux"]["memoryPolicy"] = {"mode": "MPOL_INTERLEAVE", "nodes": "0",
                                               "flags": ["MPOL_F_STATIC_NODES"]}
-    bundle.config["process"]["args"] = ["sh", "-c", "head -1 /proc/self/numa_maps"]
-    res = runtime.run_container(bundle, cid)
-    if runtime.name == "runc" and "interleave" not in res.stdout:
+    ran, execd = _run_and_exec(runtime, bundle, cid, ["sh", "-c", "head -1 /proc/self/numa_maps"])
+    if runtime.name == "runc" and "interleave" not in ran:
         pytest.skip("runc 1.1 has no linux.memoryPolicy (runtime-spec 1.3)")
-    assert "interleave=static:0" in res.stdout or "interleave:0" in res.stdout, res.stdout
+    assert "interleave=static:0" in ran or "interleave:0" in ran, ran
+    assert ran.split()[1] == execd.split()[1], (ran, execd)
 
 
 def test_bad_memory_policy(pyrunc, bundle, cid):

@@ -183,3 +183,24 @@ def test_non_semver_oci_version_is_refused_configSpecificationVersion(tmp_path, 
         doc["ociVersion"] = version
     with pytest.raises(ConfigError, match=r"^ociVersion: .*SemVer"):
         load(tmp_path, edit)
+
+
+@pytest.mark.parametrize("policy, words", [
+    ({}, "linux.memoryPolicy: invalid memory policy mode"),
+    ({"mode": "INTERLEAVE"}, "linux.memoryPolicy.mode: invalid memory policy mode"),
+    ({"mode": "MPOL_BIND", "nodes": "0", "flags": ["bad"]},
+     "linux.memoryPolicy.flags[0]: invalid memory policy flag"),
+    ({"mode": "MPOL_BIND", "nodes": "9876543210"},
+     "linux.memoryPolicy.nodes: invalid memory policy node"),
+    ({"mode": "MPOL_DEFAULT", "nodes": "0-7"},
+     "linux.memoryPolicy.nodes: MPOL_DEFAULT mode requires 0 nodes but got 8"),
+])
+def test_bad_memory_policy_names_the_field_in_runcs_words_configLinuxMemoryPolicy(
+        tmp_path, policy, words):
+    """The field first, then runc's words (runc's memorypolicy.bats and
+    callers match on them)."""
+    def edit(doc):
+        doc["linux"]["memoryPolicy"] = policy
+    with pytest.raises(ConfigError) as info:
+        load(tmp_path, edit)
+    assert str(info.value).startswith(words), info.value
