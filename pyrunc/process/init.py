@@ -153,7 +153,15 @@ class Init:
 
     def scheduler(self) -> None:
         # Real-time policies need CAP_SYS_NICE: before the capabilities go.
-        sc.sched_setattr(self.launch.sched_attr)
+        try:
+            sc.sched_setattr(self.launch.sched_attr)
+        except PyruncError as err:
+            cpu = self.launch.spec.resources.cpu
+            if getattr(err, "errno", 0) == errno.EPERM and cpu is not None and cpu.cpus:
+                # sched_setattr(2): SCHED_DEADLINE needs an affinity of every CPU.
+                raise ConfigError("process.scheduler: process scheduler can't be used together "
+                                  "with AllowedCPUs (linux.resources.cpu.cpus)") from None
+            raise
 
     def lsm_labels(self) -> None:
         # Both take effect at the execve of the user's program.

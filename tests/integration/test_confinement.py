@@ -177,6 +177,22 @@ def test_scheduler_configLinuxProcess(runtime, bundle, cid, policy, nice, expect
     assert lines[1] == str(nice)
 
 
+def test_deadline_scheduler_with_a_cpuset_is_a_clear_error_configLinuxProcess(pyrunc, bundle,
+                                                                             cid):
+    """sched_setattr(2) refuses SCHED_DEADLINE to a process whose affinity
+    does not span every CPU: with linux.resources.cpu.cpus set that is said
+    plainly (runc's words), not as a bare EPERM."""
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("needs two CPUs")
+    bundle.config["linux"]["resources"]["cpu"] = {"cpus": "0"}
+    bundle.config["process"]["scheduler"] = {"policy": "SCHED_DEADLINE", "runtime": 42000,
+                                             "deadline": 1000000, "period": 1000000}
+    res = pyrunc.create(bundle, cid)
+    assert res.returncode == 1
+    assert "process scheduler can't be used together with AllowedCPUs" in res.stderr, res.stderr
+    assert_nothing_left(pyrunc, cid)
+
+
 def _run_and_exec(runtime, bundle, cid, args):
     """args' output in the container's init and in a process exec'd into it."""
     bundle.config["process"]["args"] = args
