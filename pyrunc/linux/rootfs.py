@@ -408,11 +408,37 @@ def pivot(root_path: str) -> None:
 
 def move_root(root_path: str) -> None:
     """--no-pivot: for a rootfs on ramfs/initramfs, where pivot_root fails.
-    Move the rootfs mount over / and chroot into it."""
+    Move the rootfs mount over / and chroot into it. The host's old mounts
+    stay in the namespace, out of sight: a full procfs or sysfs among them
+    would let the container mount a fresh, unmasked one (the kernel allows
+    that where a full one is mounted), so those are detached first, or
+    covered where they cannot be (as runc does)."""
+    _hide_full_proc_and_sys(root_path)
     os.chdir(root_path)
     sc.mount(root_path, "/", None, sc.MS_MOVE)
     os.chroot(".")
     os.chdir("/")
+
+
+def _hide_full_proc_and_sys(root_path: str) -> None:
+    inside = root_path.rstrip("/") + "/"
+    for m in mountinfo.read():
+        if (m.root != "/" or m.fstype not in ("proc", "sysfs")
+                or m.mountpoint == root_path or m.mountpoint.startswith(inside)):
+            continue
+        try:
+            # Whatever the root propagation, the unmount must not reach the host.
+            sc.mount(None, m.mountpoint, None, sc.MS_SLAVE | sc.MS_REC)
+        except KernelError as err:
+            if err.errno == errno.ENOENT:  # under one detached already
+                continue
+            raise
+        try:
+            sc.umount2(m.mountpoint, sc.MNT_DETACH)
+        except KernelError as err:
+            if err.errno not in (errno.EINVAL, errno.EPERM):
+                raise
+            sc.mount("tmpfs", m.mountpoint, "tmpfs", 0)
 
 
 def unmount_added(root: str, before: set[int]) -> None:

@@ -322,6 +322,21 @@ def test_no_pivot(runtime, bundle, cid):
     assert "/bin/busybox" in res.stdout
 
 
+def test_no_pivot_leaves_no_full_procfs_to_mount_again(runtime, bundle, cid):
+    """With --no-pivot the host's mounts stay in the container's namespace
+    (under the chroot): a full procfs among them would let a process in a
+    new user namespace mount a fresh, unmasked procfs. They are detached
+    first, so that mount is refused (as runc does)."""
+    caps = bundle.config["process"]["capabilities"]
+    for name in ("bounding", "permitted", "effective"):
+        caps[name] = caps[name] + ["CAP_SETFCAP", "CAP_SYS_ADMIN"]
+    bundle.config["process"]["args"] = [
+        "unshare", "-mrpf", "sh", "-c", "mount -t proc none /proc && echo MOUNTED"]
+    res = runtime.run_container(bundle, cid, "--no-pivot")
+    assert "MOUNTED" not in res.stdout, res.stdout
+    assert res.returncode != 0 and "denied" in res.stderr.lower(), res.stderr
+
+
 def test_no_pivot_rootfs_on_ramfs(runtime, bundle, cid, tmp_path):
     """--no-pivot is for a rootfs on ramfs/initramfs: move + chroot."""
     import shutil
