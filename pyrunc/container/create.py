@@ -175,8 +175,10 @@ def _undo(cdir: state.ContainerDir, manager: CgroupManager, pid: int,
         from .ops import unmount_host_mounts
 
         unmount_host_mounts(record)
-        if manager.is_frozen():
+        if pid and manager.is_frozen():
             # Frozen processes do not die (cgroup v1): thaw so the kill works.
+            # Without an init there is nothing to kill, and a cgroup that was
+            # frozen before create stays as it was.
             manager.freeze(False)
         manager.destroy()
         if record.data.get("intel_rdt"):

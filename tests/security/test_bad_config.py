@@ -85,6 +85,9 @@ def test_frozen_cgroup_is_refused_at_once(runtime, bundle, cid):
         assert "frozen" in res.stderr, res.stderr
         assert os.path.isdir(path), "the pre-existing cgroup was removed"
         assert cid not in runtime.container_ids()
+        # ... and frozen as it was: a second try is refused the same way.
+        res = runtime.create(bundle, f"{cid}-again", timeout=60)
+        assert res.returncode == 1 and "frozen" in res.stderr, res.stderr
     finally:
         with open(os.path.join(path, state), "w") as f:
             f.write("THAWED" if value == "FROZEN" else "0")
