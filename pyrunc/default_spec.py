@@ -3,12 +3,18 @@
 mounts, masked and read-only /proc and /sys paths), versioned for spec 1.3."""
 from __future__ import annotations
 
+import os
+
 from .state import OCI_VERSION
 
 _CAPS = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]
 
 
-def default_spec(rootless: bool = False) -> dict:
+def default_spec(rootless: bool = False, cgroupns: bool | None = None) -> dict:
+    """runc's `spec`: a cgroup namespace only on a pure cgroup v2 host (as runc
+    decides it), unless cgroupns says otherwise."""
+    if cgroupns is None:
+        cgroupns = os.path.exists("/sys/fs/cgroup/cgroup.controllers")
     spec = {
         "ociVersion": OCI_VERSION,
         "process": {
@@ -43,8 +49,8 @@ def default_spec(rootless: bool = False) -> dict:
         ],
         "linux": {
             "resources": {"devices": [{"allow": False, "access": "rwm"}]},
-            "namespaces": [{"type": t} for t in
-                           ("pid", "network", "ipc", "uts", "mount", "cgroup")],
+            "namespaces": [{"type": t} for t in ("pid", "network", "ipc", "uts", "mount")
+                           + (("cgroup",) if cgroupns else ())],
             "maskedPaths": ["/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys",
                             "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
                             "/proc/sched_debug", "/sys/firmware", "/proc/scsi"],

@@ -41,11 +41,12 @@ def build_rootfs(path: str) -> str:
 
 
 def base_config(rootfs: str, args: list[str]) -> dict:
-    """runc's default spec (as `pyrunc spec` writes it), without a terminal."""
+    """runc's default spec (as `pyrunc spec` writes it on a cgroup v2 host, so
+    with a cgroup namespace on every host), without a terminal."""
     sys.path.insert(0, REPO)
     from pyrunc.default_spec import default_spec
 
-    cfg = default_spec()
+    cfg = default_spec(cgroupns=True)
     cfg["process"]["terminal"] = False
     cfg["process"]["args"] = list(args)
     cfg["root"] = {"path": rootfs, "readonly": True}

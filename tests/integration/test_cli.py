@@ -471,6 +471,8 @@ def test_spec_writes_valid_config_in_cwd(runtime, tmp_path):
     types = [n["type"] for n in doc["linux"]["namespaces"]]
     assert {"pid", "network", "ipc", "uts", "mount"} <= set(types)
     assert "user" not in types
+    # A cgroup namespace only on a pure cgroup v2 host, as runc decides it.
+    assert ("cgroup" in types) == os.path.exists("/sys/fs/cgroup/cgroup.controllers")
     if runtime.name == "pyrunc":
         assert doc["ociVersion"] == "1.3.0"
 

@@ -74,7 +74,7 @@ def _spec(tmp_path, **changes):
         (root / d).mkdir(parents=True, exist_ok=True)
     (root / "bin" / "true").write_text("#!/bin/sh\n")
     (root / "bin" / "true").chmod(0o755)
-    raw = default_spec()
+    raw = default_spec(cgroupns=True)
     raw["process"]["terminal"] = False
     raw["process"]["args"] = ["true"]
     raw["root"]["path"] = str(root)
