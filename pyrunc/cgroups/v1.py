@@ -23,8 +23,13 @@ def writes(res: Resources, exists) -> list[Write]:
         # swap limit of 0 would be below the memory limit).
         if m.limit:
             out.append(Write("memory", "memory.limit_in_bytes", _num(m.limit), "memory.limit"))
-        if m.swap:
-            out.append(Write("memory", "memory.memsw.limit_in_bytes", _num(m.swap),
+        swap = m.swap
+        if m.limit == -1 and not swap and exists("memory", "memory.memsw.limit_in_bytes"):
+            # An unlimited memory limit with no swap limit given lifts the swap
+            # limit too (runc): a lower memsw limit would refuse it (EINVAL).
+            swap = -1
+        if swap:
+            out.append(Write("memory", "memory.memsw.limit_in_bytes", _num(swap),
                              "memory.swap"))
         if m.reservation:
             out.append(Write("memory", "memory.soft_limit_in_bytes", _num(m.reservation),

@@ -433,6 +433,11 @@ def test_update_memory_and_swap_grow_and_shrink_configLinuxMemory(runtime, bundl
                 input=json.dumps({"memory": {"limit": -1, "swap": -1}}))
     assert cg_read(cid, "memory", "memory.limit_in_bytes") == UNLIMITED_V1
     assert cg_read(cid, "memory", "memory.memsw.limit_in_bytes") == UNLIMITED_V1
+    # `update --memory -1` alone, under a swap limit, lifts that too (runc).
+    runtime.run("update", "--memory", "64M", "--memory-swap", "96M", cid, check=True)
+    runtime.run("update", "--memory", "-1", cid, check=True)
+    assert cg_read(cid, "memory", "memory.limit_in_bytes") == UNLIMITED_V1
+    assert cg_read(cid, "memory", "memory.memsw.limit_in_bytes") == UNLIMITED_V1
 
 
 def test_update_persists_runcUpdate(runtime, bundle, cid):

@@ -775,3 +775,15 @@ def test_load_resources_accepts_spec_example():
     assert r.net_priorities == [("eth0", 500)] and r.pids_limit == 32771
     assert r.rdma == {"mlx5_1": (3, 10000)}
     assert r.unified == {"io.max": "259:0 rbps=2097152 wiops=120"}
+
+
+def test_v1_unlimited_memory_lifts_the_swap_limit_too_configLinuxMemory():
+    """memory.limit -1 without a swap limit: memsw goes to -1 as well (runc),
+    first, since the kernel keeps memsw >= memory (`update --memory -1` after
+    a swap limit was set failed with EINVAL)."""
+    ws = v1.writes(res({"memory": {"limit": -1}}),
+                   lambda _c, name: name == "memory.memsw.limit_in_bytes")
+    assert sorted(triples(ws)) == [("memory", "memory.limit_in_bytes", "-1"),
+                                   ("memory", "memory.memsw.limit_in_bytes", "-1")]
+    assert triples(v1.writes(res({"memory": {"limit": -1}}), no_files)) == [
+        ("memory", "memory.limit_in_bytes", "-1")]
