@@ -107,16 +107,31 @@ def apply(manager, res: Resources, update: bool = False) -> None:
     m = res.memory
     if m is not None and m.check_before_update and m.limit is not None and m.limit > 0:
         _check_usage(manager, m.limit)
-    for directory, w in _memory_order(pairs):
+    pending = _memory_order(pairs)
+    while pending:
+        directory, w = pending.pop(0)
         path = os.path.join(directory, w.file)
         try:
             _write(path, w.value)
-        except FileNotFoundError:
-            raise ConfigError(f"linux.resources.{w.field}: this host has no {w.file} "
-                              "(not supported by the kernel or controller not enabled)") from None
         except OSError as err:
-            raise ConfigError(f"linux.resources.{w.field}: writing {w.value!r} to {path}: "
-                              f"{err.strerror}") from None
+            quota = next((p for p in pending if p[1].file == "cpu.cfs_quota_us"), None)
+            if w.file == "cpu.cfs_period_us" and err.errno == errno.EINVAL and quota:
+                # The kernel checks quota/period against the parent's bandwidth
+                # at each write: a shorter period under the old quota can be
+                # refused where the new quota first, then the period, is fine
+                # (runc retries the same way).
+                pending.remove(quota)
+                pending[:0] = [quota, (directory, w)]
+                continue
+            raise _write_error(w, path, err) from None
+
+
+def _write_error(w: Write, path: str, err: OSError) -> ConfigError:
+    if isinstance(err, FileNotFoundError):
+        return ConfigError(f"linux.resources.{w.field}: this host has no {w.file} "
+                           "(not supported by the kernel or controller not enabled)")
+    return ConfigError(f"linux.resources.{w.field}: writing {w.value!r} to {path}: "
+                       f"{err.strerror}")
 
 
 def _memory_order(pairs: list[tuple[str, Write]]) -> list[tuple[str, Write]]:
