@@ -24,7 +24,13 @@ def run(launch: Launch, chan: Channel) -> None:
         _close_inherited(launch, chan)
         if launch.spec.seccomp is not None:
             _build_seccomp(launch, chan)
+        joins_userns = any(kind == "user" for kind, _fd, _path in launch.join_fds)
         namespaces.join(launch.join_fds)
+        if joins_userns:
+            # setns(2) keeps the ids, which mean nothing in the joined user
+            # namespace: take its root, so files made in the mounts to come
+            # (devpts, /dev) have a mapped owner (else EOVERFLOW).
+            _become_root()
         if launch.new_userns:
             # userns first: the namespaces unshared next are then owned by it.
             syscalls.unshare(namespaces.CLONE_NEWUSER)

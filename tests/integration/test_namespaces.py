@@ -137,6 +137,34 @@ def test_user_namespace_host_view(runtime, bundle, cid):
     assert uid_line.split()[1:] == ["100000"] * 4
 
 
+def test_join_another_containers_user_namespace_configLinuxNamespaces(runtime, bundle, cid):
+    """A user namespace joined by path (no mappings of its own): the new
+    mount, pid... namespaces are made in it, the process is its root, and
+    the usual mounts (/dev, /dev/pts) work."""
+    _userns(bundle)
+    bundle.config["process"]["args"] = ["sleep", "60"]
+    runtime.create(bundle, f"{cid}-target", check=True)
+    try:
+        pid = runtime.state(f"{cid}-target")["pid"]
+        bundle.config["linux"]["namespaces"] = [
+            {"type": "user", "path": f"/proc/{pid}/ns/user"} if n["type"] == "user" else n
+            for n in bundle.config["linux"]["namespaces"]]
+        del bundle.config["linux"]["uidMappings"]
+        del bundle.config["linux"]["gidMappings"]
+        bundle.config["process"]["args"] = ["sh", "-c", "id -u; readlink /proc/self/ns/user; "
+                                            "ls /dev/pts/ptmx"]
+        res = runtime.run_container(bundle, cid)
+        if runtime.name == "runc" and "no uid mappings found" in res.stderr:
+            pytest.skip("runc 1.1 needs mappings even for a joined user namespace (runc "
+                        "1.2 reads them from it); the spec asks for none")
+        assert res.returncode == 0, res.stderr
+        lines = res.stdout.splitlines()
+        assert lines[0] == "0"
+        assert lines[1] == os.readlink(f"/proc/{pid}/ns/user")
+    finally:
+        runtime.run("delete", "--force", f"{cid}-target")
+
+
 @pytest.mark.parametrize("userns", [False, True], ids=["", "userns"])
 def test_time_namespace_offsets_configLinuxTimeOffset(runtime, bundle, cid, userns):
     """The offsets hold inside; with a user namespace too (the time namespace
