@@ -8,6 +8,7 @@ startContainer hooks) must stay single-threaded.
 """
 from __future__ import annotations
 
+import _signal
 import os
 import select
 import time
@@ -70,7 +71,9 @@ def run_one(path: str, args: list[str], env: list[str] | None, timeout: int | No
     if status is None:
         raise HookError(f"{where}: timed out after {timeout}s and was killed{detail}")
     if os.WIFSIGNALED(status):
-        raise HookError(f"{where}: killed by signal {os.WTERMSIG(status)}{detail}")
+        sig = os.WTERMSIG(status)
+        name = (_signal.strsignal(sig) or "").lower()  # Go's wording: "bad system call"
+        raise HookError(f"{where}: killed by signal {sig} ({name}){detail}")
     code = os.WEXITSTATUS(status)
     if code != 0:
         raise HookError(f"{where}: exit status {code}{detail}")

@@ -55,16 +55,22 @@ def open_for_join(kind: str, path: str) -> int:
     except OSError as err:
         raise PyruncError(f"linux.namespaces: cannot open {kind} namespace {path}: "
                           f"{err.strerror}") from None
+    # ioctl(NS_GET_NSTYPE) asks the namespace itself: a bind mount of an nsfs
+    # file (how `ip netns` and runc's tests keep one) has no "user:[...]" name.
+    import fcntl
+
     try:
-        actual = os.readlink(f"/proc/self/fd/{fd}")
+        actual = fcntl.ioctl(fd, _NS_GET_NSTYPE)
     except OSError:
-        actual = ""
-    want = proc_name(kind) + ":["
-    if not actual.startswith(want):
+        actual = -1
+    if actual != clone_flag(kind):
         os.close(fd)
-        raise PyruncError(f"linux.namespaces: {path} is not a {kind} namespace "
-                          f"({actual or 'not a namespace file'})")
+        what = "not a namespace file" if actual < 0 else "a namespace of another type"
+        raise PyruncError(f"linux.namespaces: {path} is not a {kind} namespace ({what})")
     return fd
+
+
+_NS_GET_NSTYPE = 0xB703  # _IO(0xb7, 0x3), ioctl_ns(2)
 
 
 def join(fds: list[tuple[str, int, str]]) -> None:

@@ -87,9 +87,15 @@ class Init:
                 self.read_only_later.append((i, later))
 
     def read_only_mounts(self) -> None:
-        for i, dest in self.read_only_later:
-            with _field(f"mounts[{i}]"):
-                rootfs.remount_read_only(self.rootfd, dest)
+        if not self.read_only_later:
+            return
+        root = paths.current_root()
+        try:
+            for i, dest in self.read_only_later:
+                with _field(f"mounts[{i}]"):
+                    rootfs.remount_read_only(root, dest)
+        finally:
+            os.close(root)
 
     def devices(self) -> None:
         configured = {d.path for d in self.launch.spec.devices}
@@ -118,6 +124,8 @@ class Init:
         self.chan.expect("hooks-done")
 
     def create_container_hooks(self) -> None:
+        # In the rootfs, as runc runs them (hooks that work on ./lib rely on it).
+        os.fchdir(self.rootfd)
         hooks.run_all("createContainer", self.launch.spec.hooks["createContainer"],
                       self._hook_state("creating"), self.env)
 
@@ -367,7 +375,7 @@ def steps(init: Init) -> list:
     if launch.has_mountns or spec.mounts:
         if launch.setup_dev:
             out.append(init.devices)
-        out += [init.make_cwd, init.read_only_mounts]
+        out.append(init.make_cwd)
     out.append(init.open_proc)
     if launch.runtime_hooks:
         out.append(init.runtime_hooks)
@@ -378,6 +386,10 @@ def steps(init: Init) -> list:
     if launch.terminal:
         # After the switch of root: the pty comes from the container's devpts.
         out.append(init.terminal)
+    if launch.has_mountns or spec.mounts:
+        # Last of the rootfs work (runc's finalizeRootfs): /dev/console and
+        # the hooks' changes are in place before /dev or a tmpfs turns read-only.
+        out.append(init.read_only_mounts)
     if launch.has_mountns and spec.root_readonly:
         out.append(init.readonly_root)
     if spec.hostname is not None and spec.namespace("uts") is not None:

@@ -85,8 +85,11 @@ def launch(spec_launch: Launch, callbacks: Callbacks) -> int:
                     os.close(fd)
                 parent_chan.send("seccomp-ok")
             elif kind == "ready":
-                log.debug(f"init: closing the pipe to signal completion (pid {init_pid} "
-                          "is set up)")
+                if spec_launch.exec_mode:
+                    log.debug(f"setns_init: about to exec (pid {init_pid} is set up)")
+                else:
+                    log.debug(f"init: closing the pipe to signal completion (pid {init_pid} "
+                              "is set up)")
                 if spec_launch.exec_mode:
                     _await_execve(parent_chan)
                 return init_pid

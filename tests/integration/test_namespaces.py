@@ -3,6 +3,7 @@ user namespace mappings, time offsets, hostname and domainname."""
 from __future__ import annotations
 
 import os
+import subprocess
 
 import pytest
 
@@ -64,6 +65,32 @@ def test_join_namespaces_by_path_configLinuxNamespaces(runtime, bundle, cid, tmp
     for kind in ("network", "ipc", "uts"):
         assert links[KINDS[kind]] == os.readlink(f"/proc/{pid}/ns/{KINDS[kind]}")
     assert links["pid"] != os.readlink(f"/proc/{pid}/ns/pid")
+
+
+def test_join_namespace_kept_by_a_bind_mount_configLinuxNamespaces(runtime, bundle, cid,
+                                                                     tmp_path):
+    """A namespace kept by bind-mounting its nsfs file elsewhere (as `ip netns`
+    does) is joined by that path: its type is asked of the namespace itself."""
+    first = cid + "-a"
+    bundle.config["process"]["args"] = ["sleep", "60"]
+    runtime.create(bundle, first, check=True)
+    pid = runtime.state(first)["pid"]
+    keep = tmp_path / "netns"
+    keep.touch()
+    subprocess.run(["mount", "--bind", f"/proc/{pid}/ns/net", str(keep)], check=True)
+    try:
+        bundle.config["linux"]["namespaces"] = [
+            {"type": "network", "path": str(keep)} if n["type"] == "network" else n
+            for n in bundle.config["linux"]["namespaces"]]
+        links = _ns_links(runtime, bundle, cid)
+        assert links["net"] == os.readlink(f"/proc/{pid}/ns/net")
+        bundle.config["linux"]["namespaces"] = [
+            {"type": "ipc", "path": str(keep)} if n["type"] == "ipc" else n
+            for n in bundle.config["linux"]["namespaces"]]
+        res = runtime.create(bundle, cid + "-b")
+        assert res.returncode != 0
+    finally:
+        subprocess.run(["umount", "-l", str(keep)])
 
 
 def test_join_pid_namespace_by_path(runtime, bundle, cid):
