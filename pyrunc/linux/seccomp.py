@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import errno as _errno
 import os as _os
+import struct as _struct
 
 from ..errors import ConfigError, KernelError
 
@@ -81,6 +82,8 @@ def _libseccomp():
         lib.seccomp_arch_resolve_name.argtypes = [ctypes.c_char_p]
         lib.seccomp_arch_add.argtypes = [ctypes.c_void_p, ctypes.c_uint32]
         lib.seccomp_syscall_resolve_name.argtypes = [ctypes.c_char_p]
+        lib.seccomp_syscall_resolve_name_arch.argtypes = [ctypes.c_uint32, ctypes.c_char_p]
+        lib.seccomp_arch_native.restype = ctypes.c_uint32
         lib.seccomp_rule_add_array.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int,
                                                ctypes.c_uint, ctypes.POINTER(ArgCmp)]
         lib.seccomp_attr_set.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_uint32]
@@ -178,7 +181,8 @@ def _cache_key(default_action: str, default_errno: int | None, architectures: li
 
     text = jsonio.dumps([default_action, default_errno, architectures,
                          [[r.names, r.action, r.errno_ret, r.args] for r in rules],
-                         list(version()), _os.uname().machine, __version__])
+                         list(version()), _os.uname().machine, __version__,
+                         _PROGRAM_FORMAT])
     return _sha256.sha256(text.encode()).hexdigest()
 
 
@@ -241,9 +245,60 @@ def _generate(default_action: str, default_errno: int | None, architectures: lis
                     if res < 0:
                         raise ConfigError(f"linux.seccomp.syscalls[{i}]: cannot add a rule "
                                           f"for {name!r}: {_os.strerror(-res)}")
-        return _export(lib, vp), notes
+        bpf = _export(lib, vp)
+        if default_action != "SCMP_ACT_ALLOW":
+            bpf = _enosys_stub(lib, architectures, rules) + bpf
+        return bpf, notes
     finally:
         lib.seccomp_release(vp)
+
+
+# Bumped when the programs pyrunc generates change, so that cached ones from
+# an older pyrunc are not used (the cache key has this in it).
+_PROGRAM_FORMAT = 2
+
+_X32_BIT = 0x40000000
+_AUDIT_ARCH_X86_64 = 0xC000003E
+_RET_ENOSYS = 0x00050000 | _errno.ENOSYS  # SECCOMP_RET_ERRNO | ENOSYS
+
+
+def _insn(code: int, k: int, jt: int = 0, jf: int = 0) -> bytes:
+    return _struct.pack("<HBBI", code, jt, jf, k)
+
+
+def _enosys_stub(lib, architectures: list[str], rules: list[Rule]) -> bytes:
+    """A prefix to the program: a system call newer than every one the
+    profile names (for its architecture) gets ENOSYS instead of the default
+    action, as with runc. A profile that predates clone3, say, then makes
+    the C library fall back to clone, instead of failing with EPERM (runc's
+    seccomp.bats, "-ENOSYS handling"); a system call the profile lists or
+    that is older than its newest keeps the profile's answer."""
+    tokens = [lib.seccomp_arch_native()]
+    for arch in architectures:
+        token = lib.seccomp_arch_resolve_name(arch[len("SCMP_ARCH_"):].lower().encode())
+        if token and token not in tokens:
+            tokens.append(token)
+    x32 = "SCMP_ARCH_X32" in architectures
+    names = {n for r in rules for n in r.names}
+    blocks = []
+    for token in tokens:
+        known = [lib.seccomp_syscall_resolve_name_arch(token, n.encode()) for n in names]
+        known = [nr for nr in known if 0 <= nr < _X32_BIT]
+        if known:
+            blocks.append((token, max(known), x32 and token == _AUDIT_ARCH_X86_64))
+    out: list[bytes] = []
+    # Per architecture: [ld arch; jeq A; ld nr; (jge x32 ->orig;) jgt max; ret ENOSYS].
+    sizes = [6 if with_x32 else 5 for _t, _m, with_x32 in blocks]
+    for i, (token, highest, with_x32) in enumerate(blocks):
+        after = sum(sizes[i + 1:])  # instructions after this block, before the program
+        out.append(_insn(0x20, 4))                                    # ld [4]: arch
+        out.append(_insn(0x15, token, 0, sizes[i] - 2))               # not this arch: next
+        out.append(_insn(0x20, 0))                                    # ld [0]: nr
+        if with_x32:
+            out.append(_insn(0x35, _X32_BIT, 2 + after, 0))           # x32 call: program
+        out.append(_insn(0x25, highest, 0, 1 + after))                # known: program
+        out.append(_insn(0x06, _RET_ENOSYS))                          # newer: ENOSYS
+    return b"".join(out)
 
 
 def _condition_sets(args: list) -> list[list]:
