@@ -114,16 +114,22 @@ def apply(manager, res: Resources, update: bool = False) -> None:
         try:
             _write(path, w.value)
         except OSError as err:
-            quota = next((p for p in pending if p[1].file == "cpu.cfs_quota_us"), None)
-            if w.file == "cpu.cfs_period_us" and err.errno == errno.EINVAL and quota:
-                # The kernel checks quota/period against the parent's bandwidth
-                # at each write: a shorter period under the old quota can be
-                # refused where the new quota first, then the period, is fine
-                # (runc retries the same way).
-                pending.remove(quota)
-                pending[:0] = [quota, (directory, w)]
+            partner = _PERIOD_PARTNER.get(w.file)
+            runtime = next((p for p in pending if p[1].file == partner), None)
+            if runtime is not None and err.errno == errno.EINVAL:
+                # The kernel checks quota/period (and rt runtime/period)
+                # against the parent's bandwidth at each write: a shorter
+                # period under the old quota can be refused where the new
+                # quota first, then the period, is fine (runc retries alike).
+                pending.remove(runtime)
+                pending[:0] = [runtime, (directory, w)]
                 continue
             raise _write_error(w, path, err) from None
+
+
+# A period file, and the file its bandwidth is measured against.
+_PERIOD_PARTNER = {"cpu.cfs_period_us": "cpu.cfs_quota_us",
+                   "cpu.rt_period_us": "cpu.rt_runtime_us"}
 
 
 def _write_error(w: Write, path: str, err: OSError) -> ConfigError:

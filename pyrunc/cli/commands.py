@@ -262,6 +262,7 @@ def update_flags_to_resources(o: dict) -> dict:
         if o.get(flag):
             put("memory", key, parse_bytes(o[flag], flag.replace("_", "-")))
     for flag, key in (("cpu_period", "period"), ("cpu_quota", "quota"), ("cpu_burst", "burst"),
+                      ("cpu_idle", "idle"),
                       ("cpu_share", "shares"), ("cpu_rt_period", "realtimePeriod"),
                       ("cpu_rt_runtime", "realtimeRuntime")):
         if o.get(flag):

@@ -179,6 +179,8 @@ COMMANDS: dict[str, Command] = {c.name: c for c in (
                   "a given period", metavar="N"),
              Flag("cpu-burst", "str", "CPU CFS hardcap burst limit (in usecs). Allowed "
                   "accumulated cpu time additionally for burst a given period", metavar="N"),
+             Flag("cpu-idle", "str", "set cgroup SCHED_IDLE or not, 0: default behavior, "
+                  "1: SCHED_IDLE", metavar="0|1"),
              Flag("cpu-share", "str", "CPU shares (relative weight vs. other containers)",
                   metavar="N"),
              Flag("cpu-rt-period", "str", "CPU realtime period to be used for hardcapping "

@@ -234,6 +234,37 @@ def test_cpu_idle_configLinuxCPU(runtime, bundle, cid):
     assert cg_read(cid, "cpu", "cpu.idle") == "1"
 
 
+def test_update_cpu_idle_flag_runcUpdate(runtime, bundle, cid):
+    """update --cpu-idle (runc 1.2+) sets cpu.idle both ways."""
+    skip_runc(runtime, "runc 1.1.5 predates cpu.idle and --cpu-idle")
+    start(runtime, bundle, cid)
+    for value in ("1", "0"):
+        runtime.run("update", "--cpu-idle", value, cid, check=True)
+        assert cg_read(cid, "cpu", "cpu.idle") == value
+
+
+@pytest.mark.parametrize("kind", ["cfs", "rt"])
+def test_update_shorter_period_with_its_quota_runcUpdate(runtime, bundle, cid, kind):
+    """A shorter period with a smaller quota (or rt runtime): the kernel
+    checks each write against the other's current value, so the period first
+    is refused (EINVAL); the quota then goes first (runc retries the same)."""
+    if kind == "cfs":
+        quota, period, files = "quota", "period", ("cpu.cfs_quota_us", "cpu.cfs_period_us")
+        flags = ("--cpu-period", "10000", "--cpu-quota", "3000")
+    else:
+        quota, period, files = ("realtimeRuntime", "realtimePeriod",
+                                ("cpu.rt_runtime_us", "cpu.rt_period_us"))
+        flags = ("--cpu-rt-period", "10000", "--cpu-rt-runtime", "3000")
+    if not os.path.exists(os.path.join(cg_dir("", "cpu"), files[1])):
+        pytest.skip(f"no {files[1]} on this host")
+    start(runtime, bundle, cid, {"cpu": {quota: 500000, period: 1000000}})
+    res = runtime.run("update", *flags, cid)
+    if runtime.name == "runc" and res.returncode != 0 and kind == "rt":
+        pytest.skip("runc 1.1.5 writes the rt period first and fails (runc 1.2 retries)")
+    assert res.returncode == 0, res.stderr
+    assert (cg_read(cid, "cpu", files[0]), cg_read(cid, "cpu", files[1])) == ("3000", "10000")
+
+
 @pytest.mark.parametrize("limit,value", [(17, "17"), (-1, "max")])
 def test_pids_limit_configLinuxPIDS(runtime, bundle, cid, limit, value):
     start(runtime, bundle, cid, {"pids": {"limit": limit}})
