@@ -240,12 +240,32 @@ def _mount_bind(rootfd: int, dest: str, source: str, opts: mountopts.MountOption
     finally:
         os.close(fd)
     extra = opts.flags & ~(sc.MS_BIND | sc.MS_REC | sc.MS_REMOUNT)
-    if extra & mountopts.BIND_REMOUNT_MASK:
+    if (extra | opts.clear) & mountopts.BIND_REMOUNT_MASK:
         fd = paths.open_in_root(rootfd, dest)
         try:
-            bind_remount(paths.fd_path(fd), extra, in_userns)
+            _bind_options(paths.fd_path(fd), extra, opts.clear, where)
         finally:
             os.close(fd)
+
+
+def _bind_options(target: str, flags: int, cleared: int, where: str) -> None:
+    """A bind mount with options gets exactly the flags asked for, the
+    others cleared ("mount --bind -o" as users mean it, and runc), but for
+    flags the kernel keeps locked (a mount from a more privileged mount
+    namespace, seen from a user namespace): those stay, unless the config
+    asked to clear one explicitly, which is then an error."""
+    wanted = flags & mountopts.BIND_REMOUNT_MASK
+    try:
+        sc.mount(None, target, None, sc.MS_REMOUNT | sc.MS_BIND | wanted)
+        return
+    except KernelError as err:
+        if err.errno != errno.EPERM:
+            raise
+    locked = _locked_flags(target)
+    if locked & cleared:
+        raise PyruncError(f"{where}.options: cannot clear a flag the source mount has locked "
+                          "(a user namespace cannot lift it): operation not permitted")
+    sc.mount(None, target, None, sc.MS_REMOUNT | sc.MS_BIND | wanted | locked)
 
 
 def _mount_fs(rootfd: int, dest: str, source: str, fstype: str,
