@@ -88,8 +88,7 @@ def bind_remount(target: str, flags: int, keep_existing: bool) -> None:
 
 def mount_entry(rootfd: int, index: int, destination: str, source: str, fstype: str,
                 options: list[str], bundle: str, in_userns: bool,
-                cgroups: list, cgroupns: bool, mount_label: str = "",
-                source_tree: int = -1) -> str | None:
+                cgroups: list, cgroupns: bool, mount_label: str = "") -> str | None:
     """Mount one config.md#configMounts entry, destination resolved in the root.
     Returns the destination if it is to be made read-only after the last
     mount (remount_read_only)."""
@@ -107,7 +106,7 @@ def mount_entry(rootfd: int, index: int, destination: str, source: str, fstype: 
         _mount_cgroup(rootfd, destination, opts, cgroups, cgroupns, in_userns, where)
         return
     if opts.bind:
-        _mount_bind(rootfd, destination, source, opts, bundle, in_userns, where, source_tree)
+        _mount_bind(rootfd, destination, source, opts, bundle, in_userns, where)
     else:
         if mount_label:
             from .lsm import mount_context
@@ -206,25 +205,11 @@ def _check_proc_source(source: str, where: str) -> None:
         os.close(fd)
 
 
-def bind_source_tree(source: str, bundle: str, options: list[str]) -> int:
-    """A detached copy (open_tree clone) of a bind mount's source, made while
-    the runtime still has the host's credentials: in a new user namespace the
-    container's root may not be allowed to reach the source at all (runc
-    opens these the same way). -1 if it cannot be had: the mount then fails
-    by path, naming the field."""
-    src = source if source.startswith("/") else os.path.join(bundle, source)
-    rec = sc.AT_RECURSIVE if mountopts.parse(options).recursive else 0
-    try:
-        return sc.open_tree(sc.AT_FDCWD, src, sc.OPEN_TREE_CLONE | sc.OPEN_TREE_CLOEXEC | rec)
-    except KernelError:
-        return -1
-
-
 def _mount_bind(rootfd: int, dest: str, source: str, opts: mountopts.MountOptions,
-                bundle: str, in_userns: bool, where: str, source_tree: int = -1) -> None:
+                bundle: str, in_userns: bool, where: str) -> None:
     src = source if source.startswith("/") else os.path.join(bundle, source)
     try:
-        st = os.fstat(source_tree) if source_tree >= 0 else os.stat(src)
+        st = os.stat(src)
     except OSError as err:
         raise PyruncError(f"{where}.source: bind source {src}: {err.strerror}") from None
     if stat.S_ISDIR(st.st_mode):
@@ -232,11 +217,7 @@ def _mount_bind(rootfd: int, dest: str, source: str, opts: mountopts.MountOption
     else:
         fd = _mount_point(rootfd, dest, False, where)
     try:
-        if source_tree >= 0:
-            sc.move_mount(source_tree, "", fd, "", sc.MOVE_MOUNT_F_EMPTY_PATH
-                          | sc.MOVE_MOUNT_T_EMPTY_PATH, what=f"{where} ({dest})")
-        else:
-            sc.mount(src, paths.fd_path(fd), None, sc.MS_BIND | (opts.flags & sc.MS_REC))
+        sc.mount(src, paths.fd_path(fd), None, sc.MS_BIND | (opts.flags & sc.MS_REC))
     finally:
         os.close(fd)
     extra = opts.flags & ~(sc.MS_BIND | sc.MS_REC | sc.MS_REMOUNT)

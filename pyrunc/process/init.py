@@ -74,15 +74,9 @@ class Init:
         spec = self.launch.spec
         cgroupns = self.launch.new_cgroupns or spec.namespace("cgroup") is not None
         for i, m in enumerate(spec.mounts):
-            tree = self.launch.bind_sources.pop(i, -1)
-            try:
-                later = rootfs.mount_entry(self.rootfd, i, m.destination, m.source, m.type,
-                                           m.options, spec.bundle, self.launch.in_userns,
-                                           self.launch.cgroup_views, cgroupns, spec.mount_label,
-                                           source_tree=tree)
-            finally:
-                if tree >= 0:
-                    os.close(tree)
+            later = rootfs.mount_entry(self.rootfd, i, m.destination, m.source, m.type,
+                                       m.options, spec.bundle, self.launch.in_userns,
+                                       self.launch.cgroup_views, cgroupns, spec.mount_label)
             if later is not None:
                 self.read_only_later.append((i, later))
 

@@ -31,8 +31,6 @@ def run(launch: Launch, chan: Channel) -> None:
             # namespace: take its root, so files made in the mounts to come
             # (devpts, /dev) have a mapped owner (else EOVERFLOW).
             _become_root()
-        if launch.new_userns and launch.has_mountns:
-            _open_bind_sources(launch)
         if launch.new_userns:
             # userns first: the namespaces unshared next are then owned by it.
             syscalls.unshare(namespaces.CLONE_NEWUSER)
@@ -90,19 +88,6 @@ def _build_seccomp(launch: Launch, chan: Channel) -> None:
                                             sc.architectures, sc.flags, sc.rules)
     for text in notes:
         chan.send("log", level="debug", msg=text)
-
-
-def _open_bind_sources(launch: Launch) -> None:
-    """Bind sources as detached trees, while this process still has the
-    host's credentials (the init uses them in place of the paths)."""
-    from ..linux import rootfs
-
-    spec = launch.spec
-    for i, m in enumerate(spec.mounts):
-        if m.is_bind:
-            fd = rootfs.bind_source_tree(m.source, spec.bundle, m.options)
-            if fd >= 0:
-                launch.bind_sources[i] = fd
 
 
 def _become_root() -> None:

@@ -12,7 +12,7 @@ class Launch:
         "has_mountns", "setup_dev", "runtime_hooks", "seccomp", "ioprio", "sched_attr",
         "personality", "mempolicy", "apparmor_profile", "selinux_label", "terminal",
         "console_size", "console_fd", "proxied_terminal", "exec_mode", "cpu_affinity",
-        "reset_affinity", "bind_sources", "hook_state",
+        "reset_affinity", "hook_state",
         "init_pid_in_container",
     )
 
@@ -66,6 +66,3 @@ class Launch:
         # The pty master goes to pyrunc itself (run/exec in the foreground),
         # not to a caller's console socket.
         self.proxied_terminal = False
-        # mounts index -> detached tree of a bind source, opened by the
-        # intermediate before it enters a new user namespace.
-        self.bind_sources: dict[int, int] = {}

@@ -164,27 +164,6 @@ def test_user_namespace_host_view(runtime, bundle, cid):
     assert uid_line.split()[1:] == ["100000"] * 4
 
 
-def test_bind_source_the_container_root_cannot_reach_configMounts(runtime, bundle, cid,
-                                                                   tmp_path):
-    """In a new user namespace the container's root (host uid 100000) may not
-    be able to walk to a bind source (a 0700 directory above it): the source
-    is opened with the runtime's own credentials and bound from that fd (as
-    runc does), so the mount works, and what is inside is as accessible as
-    its own modes make it."""
-    _userns(bundle)
-    locked = tmp_path / "locked"
-    (locked / "dir").mkdir(parents=True)
-    (locked / "dir" / "file").write_text("inside\n")
-    os.chmod(locked, 0o700)
-    os.chmod(locked / "dir", 0o755)
-    # An existing directory: the image is the host's, root-owned and unmapped.
-    bundle.config["mounts"].append({"destination": "/home", "type": "bind",
-                                    "source": str(locked / "dir"), "options": ["rbind", "ro"]})
-    bundle.config["process"]["args"] = ["cat", "/home/file"]
-    res = runtime.run_container(bundle, cid)
-    assert (res.returncode, res.stdout) == (0, "inside\n"), res.stderr
-
-
 def test_join_another_containers_user_namespace_configLinuxNamespaces(runtime, bundle, cid):
     """A user namespace joined by path (no mappings of its own): the new
     mount, pid... namespaces are made in it, the process is its root, and
