@@ -93,7 +93,9 @@ def _message(command: str, err: Exception) -> str:
     if isinstance(err, ProcessStartError):
         text = f"unable to start container process: {text}"
     if command in ("create", "run"):
-        return f"pyrunc {command} failed: {text}"
+        # Under the name it was called by, as runc does ("runc run failed"
+        # when a caller installed pyrunc as runc).
+        return f"{_prog_name()} {command} failed: {text}"
     return text
 
 
