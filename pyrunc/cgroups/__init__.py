@@ -329,6 +329,7 @@ class CgroupManager:
                         raise PyruncError(f"cannot remove cgroup {path}: "
                                           f"{err.strerror}") from None
                 _kill_all(path)
+                _remove_children(path)
                 time.sleep(delay)
                 delay = min(delay * 2, 0.1)
         self.created = []
@@ -343,6 +344,20 @@ def _chain(d: CgroupDir) -> list[tuple[str, str]]:
         out.append((current, os.path.join(current, part)))
         current = out[-1][1]
     return out
+
+
+def _remove_children(path: str) -> None:
+    """Sub-cgroups the container made inside its own (delegated, or with a
+    writable cgroupfs): their processes killed, then removed deepest first,
+    since rmdir of the container's takes only a cgroup without children
+    (runc removes them the same way). cgroupfs has no symlinks to follow."""
+    subdirs = [d for d, _, _ in os.walk(path) if d != path]
+    for d in sorted(subdirs, key=lambda p: p.count("/"), reverse=True):
+        _kill_all(d)
+        try:
+            os.rmdir(d)
+        except OSError:
+            pass  # busy still: the caller's loop tries again
 
 
 def _kill_all(path: str) -> None:

@@ -234,6 +234,26 @@ def test_cpu_idle_configLinuxCPU(runtime, bundle, cid):
     assert cg_read(cid, "cpu", "cpu.idle") == "1"
 
 
+def test_delete_removes_sub_cgroups_the_container_made_runtimeDelete(runtime, bundle, cid,
+                                                                      tmp_path):
+    """A container may make cgroups inside its own (delegated, or a writable
+    cgroupfs) and put processes there: delete --force kills them and removes
+    those cgroups too, deepest first, then the container's."""
+    start(runtime, bundle, cid, args=("sleep", "60"))
+    runtime.run("exec", "-d", "--pid-file", str(tmp_path / "pid"), cid, "sleep", "61",
+                check=True)
+    pid = int((tmp_path / "pid").read_text())
+    for controller in ("memory", "pids"):
+        sub = os.path.join(cg_dir(cid, controller), "made-inside", "deeper")
+        os.makedirs(sub, exist_ok=True)  # one directory on cgroup v2
+        with open(os.path.join(sub, "cgroup.procs"), "w") as f:
+            f.write(str(pid))
+    res = runtime.run("delete", "--force", cid)
+    assert res.returncode == 0, res.stderr
+    assert wait_gone(pid, 5)
+    assert_nothing_left(runtime, cid)
+
+
 def test_update_cpu_idle_flag_runcUpdate(runtime, bundle, cid):
     """update --cpu-idle (runc 1.2+) sets cpu.idle both ways."""
     skip_runc(runtime, "runc 1.1.5 predates cpu.idle and --cpu-idle")
