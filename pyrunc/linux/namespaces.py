@@ -78,13 +78,45 @@ def join(fds: list[tuple[str, int, str]]) -> None:
     from . import syscalls
 
     by_kind = {kind: (fd, path) for kind, fd, path in fds}
-    for kind in JOIN_ORDER:
+    for kind in _join_order(by_kind):
         if kind in by_kind:
             fd, path = by_kind[kind]
             try:
                 syscalls.setns(fd, clone_flag(kind), f"{kind} namespace {path}")
             finally:
                 os.close(fd)
+
+
+def _join_order(by_kind: dict[str, tuple[int, str]]) -> list[str]:
+    """JOIN_ORDER (the user namespace first, so that the others, owned by it,
+    can be joined with its capabilities), except that a namespace owned by
+    another user namespace (the host's, say) is joined before it, while
+    this process still has the capabilities that one needs (runc does it
+    the same way)."""
+    if "user" not in by_kind:
+        return list(JOIN_ORDER)
+    target = os.fstat(by_kind["user"][0]).st_ino
+    early = [kind for kind in JOIN_ORDER
+             if kind != "user" and kind in by_kind and _owner_ino(by_kind[kind][0]) != target]
+    return early + [kind for kind in JOIN_ORDER if kind not in early]
+
+
+def _owner_ino(fd: int) -> int:
+    """The inode of the user namespace that owns the namespace fd refers to
+    (ioctl NS_GET_USERNS), or -1 if that cannot be asked."""
+    import fcntl
+
+    try:
+        owner = fcntl.ioctl(fd, _NS_GET_USERNS)
+    except OSError:
+        return -1
+    try:
+        return os.fstat(owner).st_ino
+    finally:
+        os.close(owner)
+
+
+_NS_GET_USERNS = 0xB701  # _IO(0xb7, 0x1), ioctl_ns(2)
 
 
 def same_as_own(kind: str, pid: int) -> bool:

@@ -164,6 +164,42 @@ def test_user_namespace_host_view(runtime, bundle, cid):
     assert uid_line.split()[1:] == ["100000"] * 4
 
 
+def test_join_a_namespace_owned_by_another_user_namespace_configLinuxNamespaces(
+        runtime, bundle, cid, tmp_path):
+    """Joining a user namespace and a network namespace that the host's user
+    namespace owns: the network one is joined first, while the runtime still
+    has the host's capabilities (after setns into the user namespace it has
+    none over it)."""
+    _userns(bundle)
+    bundle.config["process"]["args"] = ["sleep", "60"]
+    runtime.create(bundle, f"{cid}-target", check=True)
+    netns = tmp_path / "netns"
+    netns.touch()
+    try:
+        pid = runtime.state(f"{cid}-target")["pid"]
+        subprocess.run(["unshare", "--net=" + str(netns), "true"], check=True)
+        bundle.config["linux"]["namespaces"] = [
+            {"type": "user", "path": f"/proc/{pid}/ns/user"} if n["type"] == "user" else
+            {"type": "network", "path": str(netns)} if n["type"] == "network" else n
+            for n in bundle.config["linux"]["namespaces"]]
+        del bundle.config["linux"]["uidMappings"]
+        del bundle.config["linux"]["gidMappings"]
+        # sysfs needs the network namespace's owner: the host's /sys instead.
+        bundle.config["mounts"] = [
+            {"destination": m["destination"], "type": "bind", "source": "/sys",
+             "options": ["rbind", "ro"]} if m["type"] == "sysfs" else m
+            for m in bundle.config["mounts"]]
+        bundle.config["process"]["args"] = ["readlink", "/proc/self/ns/net"]
+        res = runtime.run_container(bundle, cid)
+        if runtime.name == "runc" and "no uid mappings found" in res.stderr:
+            pytest.skip("runc 1.1 needs mappings even for a joined user namespace")
+        assert res.returncode == 0, res.stderr
+        assert res.stdout.strip() == f"net:[{os.stat(netns).st_ino}]"
+    finally:
+        runtime.run("delete", "--force", f"{cid}-target")
+        subprocess.run(["umount", "-l", str(netns)])
+
+
 def test_join_another_containers_user_namespace_configLinuxNamespaces(runtime, bundle, cid):
     """A user namespace joined by path (no mappings of its own): the new
     mount, pid... namespaces are made in it, the process is its root, and
