@@ -557,10 +557,12 @@ def _check_executable(name: str, path: str) -> None:
         raise PyruncError(f'exec: "{name}": stat {path}: {err.strerror.lower()}') from None
     if stat.S_ISDIR(st.st_mode):
         raise PyruncError(f'exec: "{name}": is a directory')
-    # With the process's effective ids and capabilities (AT_EACCESS), as
-    # execve(2) will judge it: CAP_DAC_OVERRIDE runs a file whose only x bit
-    # is its owner's (plain access(2) drops capabilities for a non-root uid).
-    if not os.access(path, os.X_OK, effective_ids=True):
+    # A check for a clear message only: execve(2) has the last word. With the
+    # process's effective ids and capabilities (AT_EACCESS: CAP_DAC_OVERRIDE
+    # runs a file whose only x bit is its owner's, which plain access(2)
+    # refuses a non-root uid), or plain access(2): AT_EACCESS needs
+    # faccessat2, which an older seccomp profile loaded by now may refuse.
+    if not (os.access(path, os.X_OK, effective_ids=True) or os.access(path, os.X_OK)):
         raise PyruncError(f'exec: "{name}": permission denied')
 
 

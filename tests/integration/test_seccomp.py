@@ -271,14 +271,15 @@ def test_bad_seccomp_config(runtime, bundle, cid, profile, needle):
 @pytest.mark.parametrize("errno_ret", [1, 38, 6], ids=["EPERM", "ENOSYS", "ENXIO"])
 def test_profile_older_than_the_runtimes_syscalls_configLinuxSeccomp(runtime, bundle, cid,
                                                                      nnp, errno_ret):
-    """A real profile that predates close_range, openat2, clone3 or the new
-    mount API (runtime-tools' generated one, say) refuses them with EPERM or
+    """A real profile that predates close_range, openat2, clone3, faccessat2 or
+    the new mount API (runtime-tools' generated one, say) refuses them with EPERM or
     ENOSYS, or with whatever errno it likes (runc's seccomp.bats uses a
     defaultErrnoRet of ENXIO): the runtime's own last steps fall back (fd by
     fd, openat), and the container runs, with exec as well."""
     prof = _profile(syscalls=[{"names": ["close_range", "openat2", "clone3", "fsopen",
                                          "fsmount", "open_tree", "move_mount",
-                                         "mount_setattr", "pidfd_open", "pidfd_send_signal"],
+                                         "mount_setattr", "pidfd_open", "pidfd_send_signal",
+                                         "faccessat2"],
                                "action": "SCMP_ACT_ERRNO", "errnoRet": errno_ret}])
     res = _run(runtime, bundle, cid, "ls /proc/self/fd", prof, nnp)
     assert res.returncode == 0, res.stderr
