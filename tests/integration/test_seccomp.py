@@ -269,13 +269,18 @@ def test_bad_seccomp_config(runtime, bundle, cid, profile, needle):
 
 @pytest.mark.parametrize("nnp", [True, False])
 @pytest.mark.parametrize("errno_ret", [1, 38, 6], ids=["EPERM", "ENOSYS", "ENXIO"])
-def test_profile_older_than_the_runtimes_syscalls_configLinuxSeccomp(runtime, bundle, cid,
-                                                                     nnp, errno_ret):
+def test_profile_older_than_the_runtimes_syscalls_configLinuxSeccomp(request, runtime, bundle,
+                                                                     cid, nnp, errno_ret):
     """A real profile that predates close_range, openat2, clone3, faccessat2 or
     the new mount API (runtime-tools' generated one, say) refuses them with EPERM or
     ENOSYS, or with whatever errno it likes (runc's seccomp.bats uses a
     defaultErrnoRet of ENXIO): the runtime's own last steps fall back (fd by
     fd, openat), and the container runs, with exec as well."""
+    if runtime.name == "runc" and errno_ret == 6 and not nnp:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=(
+            "runc 1.1.5 bug: its exec lookup calls faccessat2 after a filter loaded without "
+            "no_new_privs, and takes ENXIO for 'no such file' ('exec /bin/sh: no such device "
+            "or address')")))
     prof = _profile(syscalls=[{"names": ["close_range", "openat2", "clone3", "fsopen",
                                          "fsmount", "open_tree", "move_mount",
                                          "mount_setattr", "pidfd_open", "pidfd_send_signal",
