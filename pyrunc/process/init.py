@@ -118,8 +118,10 @@ class Init:
         self.chan.expect("hooks-done")
 
     def create_container_hooks(self) -> None:
-        # In the rootfs, as runc runs them (hooks that work on ./lib rely on it).
-        os.fchdir(self.rootfd)
+        # In the rootfs, as runc runs them (hooks that work on ./lib rely on it);
+        # without a mount namespace or mounts the root was never opened.
+        if self.rootfd >= 0:
+            os.fchdir(self.rootfd)
         hooks.run_all("createContainer", self.launch.spec.hooks["createContainer"],
                       self._hook_state("creating"), self.env)
 

@@ -189,10 +189,11 @@ def test_non_empty_cgroup_is_refused_and_its_processes_live(request, runtime, bu
 
 def test_no_mount_namespace_runs_configLinuxNamespaces(pyrunc, bundle, cid):
     """A container without a mount namespace (no mounts, no masked or
-    read-only paths: they would change the host) runs in its root."""
+    read-only paths) runs in its root, createContainer hooks too."""
     cfg = bundle.config
     cfg["linux"]["namespaces"] = [n for n in cfg["linux"]["namespaces"] if n["type"] != "mount"]
     cfg["mounts"] = []
+    cfg["hooks"] = {"createContainer": [{"path": "/bin/true"}]}
     cfg["linux"].pop("maskedPaths", None)
     cfg["linux"].pop("readonlyPaths", None)
     cfg["process"]["args"] = ["sh", "-c", "ls /bin/busybox && echo OK"]
