@@ -557,9 +557,12 @@ def _counter(path: str) -> int:
 
 @pytest.mark.v2
 def test_pause_freezes_and_resume_thaws_runcPause(runtime, bundle, cid, tmp_path):
+    # The counter is replaced by rename: a freeze between the truncate and
+    # the write of `echo > c` left an empty file (a flaky failure in CI).
     out = bind_out(bundle, tmp_path)
     start(runtime, bundle, cid, args=("sh", "-c", "i=0; while :; do i=$((i+1)); "
-                                      "echo $i > /out/c; sleep 0.02; done"))
+                                      "echo $i > /out/t; mv /out/t /out/c; sleep 0.02; "
+                                      "done"))
     counter = f"{out}/c"
     assert wait_for(lambda: os.path.exists(counter) and _counter(counter) > 3)
     runtime.run("pause", cid, check=True)
