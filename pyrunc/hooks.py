@@ -72,8 +72,8 @@ def run_one(path: str, args: list[str], env: list[str] | None, timeout: int | No
         raise HookError(f"{where}: timed out after {timeout}s and was killed{detail}")
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
-        name = (_signal.strsignal(sig) or "").lower()  # Go's wording: "bad system call"
-        raise HookError(f"{where}: killed by signal {sig} ({name}){detail}")
+        signame = (_signal.strsignal(sig) or "").lower()  # Go's wording: "bad system call"
+        raise HookError(f"{where}: killed by signal {sig} ({signame}){detail}")
     code = os.WEXITSTATUS(status)
     if code != 0:
         raise HookError(f"{where}: exit status {code}{detail}")

@@ -104,8 +104,6 @@ def send_fd(sock_fd: int, fd: int, name: bytes, what: str) -> None:
 def send_pidfd(sock_fd: int, pid: int) -> None:
     """--pidfd-socket: a pidfd of the container's process (runc 1.2+), for
     a caller that wants to signal it without pid reuse races."""
-    import os
-
     pidfd = os.pidfd_open(pid)
     try:
         send_fd(sock_fd, pidfd, b"pidfd", "the pidfd to the pidfd socket")

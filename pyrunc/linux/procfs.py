@@ -31,10 +31,6 @@ from . import syscalls as sc
 
 PROC_ROOT_INO = 1
 _RESOLVE = sc.RESOLVE_BENEATH | sc.RESOLVE_NO_MAGICLINKS | sc.RESOLVE_NO_XDEV
-# openat2 refused by an old kernel or a seccomp profile (with whatever errno
-# the profile chose): plain openat is as safe on a private instance, which has
-# no submounts to cross, so it is tried there whatever the errno; a genuine
-# error (no such entry) comes back from it the same.
 
 
 def _verify_root(fd: int, how: str) -> None:
@@ -80,6 +76,11 @@ class ProcHandle:
         try:
             fd = sc.openat2(self.fd, sub, flags, _RESOLVE, mode)
         except KernelError:
+            # openat2 refused by an old kernel or a seccomp profile (with
+            # whatever errno the profile chose): plain openat is as safe on a
+            # private instance, which has no submounts to cross, so it is
+            # tried there whatever the errno; a genuine error (no such entry)
+            # comes back from it the same.
             if not self.private:
                 raise
             try:
@@ -148,8 +149,8 @@ def close_fds_on_exec(first: int, proc: ProcHandle | None) -> None:
     try:
         sc.close_range_cloexec(first)
         return
-    except KernelError as err:
-        fds = _one_by_one(err, proc)
+    except KernelError:
+        fds = _one_by_one(proc)
     for fd in fds:
         if fd >= first:
             try:
@@ -165,8 +166,8 @@ def close_fds_from(first: int, keep: set[int], proc: ProcHandle | None) -> None:
         for low, high in _gaps(first, keep):
             sc.close_range(low, high)
         return
-    except KernelError as err:
-        fds = _one_by_one(err, proc)
+    except KernelError:
+        fds = _one_by_one(proc)
     for fd in fds:
         if fd >= first and fd not in keep:
             try:
@@ -185,7 +186,7 @@ def _gaps(first: int, keep: set[int]) -> list[tuple[int, int]]:
     return out + [(first, 0xFFFFFFFF)]
 
 
-def _one_by_one(err: KernelError, proc: ProcHandle | None) -> list[int]:
+def _one_by_one(proc: ProcHandle | None) -> list[int]:
     """The fds to go through one by one, when close_range failed: an old
     kernel, or a seccomp profile that predates it, which may answer with any
     errno it likes (defaultErrnoRet). The open ones from the private procfs,

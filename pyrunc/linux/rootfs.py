@@ -69,21 +69,29 @@ def _locked_flags(target: str) -> int:
     return sum(ms for st, ms in _LOCKED if f_flag & st)
 
 
-def bind_remount(target: str, flags: int, keep_existing: bool) -> None:
-    """Apply per-mount flags to a bind mount. With keep_existing the mount's
-    current nosuid/nodev/noexec/atime flags are kept: the kernel refuses to
-    clear flags it locked (mounts from a more privileged mount namespace, as in
-    a user namespace), and making a path read-only must not weaken it."""
+def bind_remount(target: str, flags: int, keep_existing: bool, cleared: int = 0,
+                 where: str = "") -> None:
+    """Apply per-mount flags to a bind mount: exactly those asked for, the
+    others cleared ("mount --bind -o" as users mean it, and runc). With
+    keep_existing the mount's current nosuid/nodev/noexec/atime flags are
+    kept (making a path read-only must not weaken it). Otherwise flags the
+    kernel keeps locked (a mount from a more privileged mount namespace, seen
+    from a user namespace) stay, unless `cleared` asks to clear one of them
+    explicitly, which is an error naming `where`."""
     wanted = flags & mountopts.BIND_REMOUNT_MASK
     if keep_existing:
         wanted |= _locked_flags(target) & ~sc.MS_RDONLY
     try:
         sc.mount(None, target, None, sc.MS_REMOUNT | sc.MS_BIND | wanted)
+        return
     except KernelError as err:
         if err.errno != errno.EPERM or keep_existing:
             raise
-        sc.mount(None, target, None,
-                 sc.MS_REMOUNT | sc.MS_BIND | wanted | _locked_flags(target))
+    locked = _locked_flags(target)
+    if locked & cleared:
+        raise PyruncError(f"{where}.options: cannot clear a flag the source mount has locked "
+                          "(a user namespace cannot lift it): operation not permitted")
+    sc.mount(None, target, None, sc.MS_REMOUNT | sc.MS_BIND | wanted | locked)
 
 
 def mount_entry(rootfd: int, index: int, destination: str, source: str, fstype: str,
@@ -224,29 +232,9 @@ def _mount_bind(rootfd: int, dest: str, source: str, opts: mountopts.MountOption
     if (extra | opts.clear) & mountopts.BIND_REMOUNT_MASK:
         fd = paths.open_in_root(rootfd, dest)
         try:
-            _bind_options(paths.fd_path(fd), extra, opts.clear, where)
+            bind_remount(paths.fd_path(fd), extra, False, opts.clear, where)
         finally:
             os.close(fd)
-
-
-def _bind_options(target: str, flags: int, cleared: int, where: str) -> None:
-    """A bind mount with options gets exactly the flags asked for, the
-    others cleared ("mount --bind -o" as users mean it, and runc), but for
-    flags the kernel keeps locked (a mount from a more privileged mount
-    namespace, seen from a user namespace): those stay, unless the config
-    asked to clear one explicitly, which is then an error."""
-    wanted = flags & mountopts.BIND_REMOUNT_MASK
-    try:
-        sc.mount(None, target, None, sc.MS_REMOUNT | sc.MS_BIND | wanted)
-        return
-    except KernelError as err:
-        if err.errno != errno.EPERM:
-            raise
-    locked = _locked_flags(target)
-    if locked & cleared:
-        raise PyruncError(f"{where}.options: cannot clear a flag the source mount has locked "
-                          "(a user namespace cannot lift it): operation not permitted")
-    sc.mount(None, target, None, sc.MS_REMOUNT | sc.MS_BIND | wanted | locked)
 
 
 def _mount_fs(rootfd: int, dest: str, source: str, fstype: str,

@@ -218,11 +218,14 @@ def _generate(default_action: str, default_errno: int | None, architectures: lis
     try:
         # The config's noNewPrivileges decides no_new_privs, not libseccomp.
         _attr(lib, vp, _ATTR_CTL_NNP, 0, "no_new_privs")
+        tokens = [lib.seccomp_arch_native()]  # the architectures the filter covers
         for i, arch in enumerate(architectures):
             token = lib.seccomp_arch_resolve_name(arch[len("SCMP_ARCH_"):].lower().encode())
             if token == 0:
                 raise ConfigError(f"linux.seccomp.architectures[{i}]: {arch} is not known "
                                   "to this libseccomp")
+            if token not in tokens:
+                tokens.append(token)
             res = lib.seccomp_arch_add(vp, token)
             if res < 0 and -res != _errno.EEXIST:
                 raise KernelError("seccomp_arch_add", -res, arch)
@@ -247,7 +250,7 @@ def _generate(default_action: str, default_errno: int | None, architectures: lis
                                           f"for {name!r}: {_os.strerror(-res)}")
         bpf = _export(lib, vp)
         if default_action != "SCMP_ACT_ALLOW":
-            bpf = _enosys_stub(lib, architectures, rules) + bpf
+            bpf = _enosys_stub(lib, tokens, "SCMP_ARCH_X32" in architectures, rules) + bpf
         return bpf, notes
     finally:
         lib.seccomp_release(vp)
@@ -266,19 +269,13 @@ def _insn(code: int, k: int, jt: int = 0, jf: int = 0) -> bytes:
     return _struct.pack("<HBBI", code, jt, jf, k)
 
 
-def _enosys_stub(lib, architectures: list[str], rules: list[Rule]) -> bytes:
+def _enosys_stub(lib, tokens: list[int], x32: bool, rules: list[Rule]) -> bytes:
     """A prefix to the program: a system call newer than every one the
     profile names (for its architecture) gets ENOSYS instead of the default
     action, as with runc. A profile that predates clone3, say, then makes
     the C library fall back to clone, instead of failing with EPERM (runc's
     seccomp.bats, "-ENOSYS handling"); a system call the profile lists or
     that is older than its newest keeps the profile's answer."""
-    tokens = [lib.seccomp_arch_native()]
-    for arch in architectures:
-        token = lib.seccomp_arch_resolve_name(arch[len("SCMP_ARCH_"):].lower().encode())
-        if token and token not in tokens:
-            tokens.append(token)
-    x32 = "SCMP_ARCH_X32" in architectures
     names = {n for r in rules for n in r.names}
     blocks = []
     for token in tokens:
