@@ -79,6 +79,16 @@ def test_oci_version_not_semver_configSpecificationVersion(runtime, bundle, cid,
     _create_fails(runtime, bundle, cid, "ociVersion:", "SemVer")
 
 
+def test_pid_file_in_a_missing_directory(runtime, bundle, cid, tmp_path):
+    """--pid-file that cannot be written: exit 1 naming the flag, and the
+    container created for nothing is gone again."""
+    res = runtime.create(bundle, cid, "--pid-file", str(tmp_path / "no" / "such" / "pid"))
+    assert res.returncode == 1, res.stderr
+    if runtime.name == "pyrunc":
+        assert "--pid-file" in res.stderr, res.stderr
+    assert_nothing_left(runtime, cid)
+
+
 def test_missing_rootfs_configRoot(runtime, bundle, cid, tmp_path):
     bundle.config["root"]["path"] = str(tmp_path / "nonexistent")
     _create_fails(runtime, bundle, cid, "root.path")

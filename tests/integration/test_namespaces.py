@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 
 import pytest
+
+from helpers import assert_nothing_left
 
 KINDS = {"pid": "pid", "network": "net", "mount": "mnt", "ipc": "ipc", "uts": "uts",
          "cgroup": "cgroup"}
@@ -162,6 +165,32 @@ def test_user_namespace_host_view(runtime, bundle, cid):
     with open(f"/proc/{pid}/status") as f:
         uid_line = next(line for line in f if line.startswith("Uid:"))
     assert uid_line.split()[1:] == ["100000"] * 4
+
+
+def test_bind_cannot_lift_a_flag_the_host_locked_configMounts(runtime, bundle, cid, tmp_path):
+    """In a new user namespace a bind of a read-only host mount stays
+    read-only (the kernel locks the flag); asking for `rw` explicitly is an
+    error naming the mount's options, and nothing is left behind."""
+    # Outside pytest's 0700 directories: the container's root must reach it.
+    src = tempfile.mkdtemp(prefix="pyrunc-ro-")
+    os.chmod(src, 0o755)
+    subprocess.run(["mount", "-t", "tmpfs", "tmpfs", src], check=True)
+    try:
+        subprocess.run(["mount", "--bind", "-o", "remount,ro", str(src), str(src)], check=True)
+        _userns(bundle)
+        bundle.config["mounts"].append({"destination": "/home", "type": "bind",
+                                        "source": str(src), "options": ["bind", "rw"]})
+        bundle.config["process"]["args"] = ["true"]
+        res = runtime.run_container(bundle, cid)
+        if runtime.name == "runc" and res.returncode == 0:
+            pytest.skip("runc 1.1.5 keeps the locked ro silently (runc 1.2+ refuses)")
+        assert res.returncode == 1, res.stderr
+        if runtime.name == "pyrunc":
+            assert "options: cannot clear a flag" in res.stderr, res.stderr
+        assert_nothing_left(runtime, cid)
+    finally:
+        subprocess.run(["umount", "-l", src])
+        os.rmdir(src)
 
 
 def test_join_a_namespace_owned_by_another_user_namespace_configLinuxNamespaces(
