@@ -59,47 +59,104 @@ def rfc3339_now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + f".{frac:09d}Z"
 
 
+# state.json's fields: (key on disk, attribute, default). The one place for
+# the on-disk names and for the defaults a field takes when a state file
+# written by an older pyrunc lacks it. A default that is a type (dict) is
+# called for a fresh value.
+_FIELDS: tuple[tuple[str, str, object], ...] = (
+    # The OCI state (runtime.md#state), with runc's rootfs and created.
+    ("ociVersion", "oci_version", OCI_VERSION),
+    ("id", "id", ""),
+    ("pid", "pid", 0),
+    ("bundle", "bundle", ""),
+    ("rootfs", "rootfs", ""),
+    ("created", "created", ""),
+    ("annotations", "annotations", dict),
+    # The init's start time (proc.start_time), so that a reused pid is not
+    # taken for the init.
+    ("pid_start", "pid_start", -1),
+    # Create is still running, in process creator_pid (started at creator_start).
+    ("creating", "creating", False),
+    ("creator_pid", "creator_pid", 0),
+    ("creator_start", "creator_start", -1),
+    # A pid namespace of its own (not one joined by path): only then does the
+    # init's death end every other process of the container.
+    ("private_pidns", "private_pidns", True),
+    # Whether there are poststart/poststop hooks: start and delete load the
+    # config only when they run hooks.
+    ("poststart", "poststart", False),
+    ("poststop", "poststop", False),
+    # The config as it was at create (runtime.md#runtimeCreate), with later
+    # `update`s merged into linux.resources.
+    ("config", "config", dict),
+    # CgroupManager.record(): the manager's own format.
+    ("cgroup", "cgroup", dict),
+    # Without a mount namespace of its own: {"root", "before"}, the mount ids
+    # under the rootfs that were there before create (rootfs.unmount_added).
+    ("host_mounts", "host_mounts", None),
+    # resctrl.Plan.record(), or None without linux.intelRdt.
+    ("intel_rdt", "intel_rdt", None),
+)
+
+
 class Record:
     """What state.json holds: the OCI state fields plus everything later
-    commands need, since they arrive without create's flags."""
+    commands need, since they arrive without create's flags. Named fields
+    (_FIELDS); a plain class with __slots__ rather than a dataclass, whose
+    import costs more than a whole `state` command."""
 
-    def __init__(self, data: dict) -> None:
-        self.data = data
+    __slots__ = tuple(attr for _key, attr, _default in _FIELDS)
 
-    # --- OCI state fields -------------------------------------------------
-    @property
-    def id(self) -> str:
-        return self.data["id"]
+    oci_version: str
+    id: str
+    pid: int
+    bundle: str
+    rootfs: str
+    created: str
+    annotations: dict
+    pid_start: int
+    creating: bool
+    creator_pid: int
+    creator_start: int
+    private_pidns: bool
+    poststart: bool
+    poststop: bool
+    config: dict
+    cgroup: dict
+    host_mounts: dict | None
+    intel_rdt: dict | None
 
-    @property
-    def pid(self) -> int:
-        return self.data.get("pid", 0)
+    def __init__(self, **values: object) -> None:
+        for _key, attr, default in _FIELDS:
+            value = values.pop(attr, None)
+            if value is None:
+                value = default() if isinstance(default, type) else default
+            setattr(self, attr, value)
+        if values:
+            raise TypeError(f"Record: unknown fields {sorted(values)}")
 
-    @property
-    def bundle(self) -> str:
-        return self.data["bundle"]
+    @classmethod
+    def from_json(cls, data: dict) -> "Record":
+        """From state.json; keys an older file lacks take their defaults and
+        keys this version does not know are ignored."""
+        return cls(**{attr: data.get(key) for key, attr, _default in _FIELDS})
 
-    @property
-    def config(self) -> dict:
-        return self.data.get("config", {})
-
-    @property
-    def cgroup(self) -> dict:
-        return self.data.get("cgroup", {})
+    def to_json(self) -> dict:
+        return {key: getattr(self, attr) for key, attr, _default in _FIELDS}
 
     def oci_state(self, status: str, pid_visible: bool = True) -> dict:
         """The state object of runtime.md (with runc's extra rootfs/created/owner)."""
         out = {
-            "ociVersion": self.data.get("ociVersion", OCI_VERSION),
+            "ociVersion": self.oci_version,
             "id": self.id,
             "pid": self.pid if (pid_visible and status not in ("stopped",)) else 0,
             "status": status,
             "bundle": self.bundle,
-            "rootfs": self.data.get("rootfs", ""),
-            "created": self.data.get("created", ""),
+            "rootfs": self.rootfs,
+            "created": self.created,
         }
-        if self.data.get("annotations"):
-            out["annotations"] = self.data["annotations"]
+        if self.annotations:
+            out["annotations"] = self.annotations
         out["owner"] = ""
         return out
 
@@ -185,14 +242,16 @@ class ContainerDir:
             data = jsonio.loads(raw)
         except ValueError as err:
             raise PyruncError(f"corrupt state file {self.path}/{STATE_FILE}: {err}") from None
-        return Record(data)  # type: ignore[arg-type]
+        if not isinstance(data, dict):
+            raise PyruncError(f"corrupt state file {self.path}/{STATE_FILE}: not an object")
+        return Record.from_json(data)
 
     def save(self, record: Record) -> None:
         """Write state.json atomically: a temp file renamed over the old one."""
         tmp = os.path.join(self.path, f".{STATE_FILE}.{os.getpid()}")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
         try:
-            data = jsonio.dumps(record.data).encode()
+            data = jsonio.dumps(record.to_json()).encode()
             while data:
                 data = data[os.write(fd, data):]
         finally:
@@ -201,13 +260,11 @@ class ContainerDir:
 
     # --- status -------------------------------------------------------------
     def status(self, record: Record) -> str:
-        data = record.data
-        if data.get("creating"):
-            creator = data.get("creator_pid", 0)
-            if proc.is_alive(creator, data.get("creator_start", -1)):
+        if record.creating:
+            if proc.is_alive(record.creator_pid, record.creator_start):
                 return "creating"
             return "stopped"
-        if not proc.is_alive(record.pid, data.get("pid_start", -1)):
+        if not proc.is_alive(record.pid, record.pid_start):
             return "stopped"
         if _frozen(record):
             return "paused"
@@ -217,15 +274,11 @@ class ContainerDir:
 
 
 def _frozen(record: Record) -> bool:
-    freezer = record.cgroup.get("freezer_file")
-    if not freezer:
+    if not record.cgroup:
         return False
-    try:
-        with open(freezer) as f:
-            value = f.read().strip()
-    except OSError:
-        return False
-    return value in ("FROZEN", "FREEZING", "1")
+    from .cgroups import FROZEN, CgroupManager
+
+    return CgroupManager.from_record(record.cgroup).state() == FROZEN
 
 
 def list_ids(root: str) -> list[str]:

@@ -15,7 +15,13 @@ import os
 import time
 
 from ..errors import ConfigError, PyruncError
-from .hierarchy import Hierarchy, detect, mode
+from . import files, freezer
+from .freezer import FROZEN, THAWED
+
+TYPE_CHECKING = False  # typing costs milliseconds at start-up
+if TYPE_CHECKING:
+    from .hierarchy import Hierarchy
+    from .oom import OomEvents
 
 
 class CgroupView:
@@ -70,6 +76,11 @@ def _host_dir(h: Hierarchy, cgroups_path: str, cid: str, own: dict[str, str]) ->
 
 
 class CgroupManager:
+    """The container's cgroups through the cgroupfs driver: planning and
+    making the directories, joining, resources, and the operations every
+    command uses on a live container (freeze, thaw, state, kill_all,
+    oom_events, procs), so that no caller reads a cgroup file itself."""
+
     def __init__(self, dirs: list[CgroupDir], created: list[str], host_mode: str,
                  rootless: bool = False) -> None:
         self.dirs = dirs
@@ -83,6 +94,7 @@ class CgroupManager:
         """Work out the container's cgroup directories; nothing is created."""
         check_path(cgroups_path)
         from ..linux.proc import own_cgroups
+        from .hierarchy import detect, mode
 
         hierarchies = detect()
         own = own_cgroups()
@@ -189,17 +201,17 @@ class CgroupManager:
         """Move pid into every hierarchy's directory."""
         for d in self.dirs:
             try:
-                _write(d.file("cgroup.procs"), str(pid))
+                files.write(d.file("cgroup.procs"), str(pid))
             except OSError as err:
                 if self.rootless and err.errno in (errno.EACCES, errno.EPERM, errno.ENOENT):
                     continue
                 raise PyruncError(f"cannot join cgroup {d.path}: {err.strerror}") from None
 
-    def apply(self, resources, update: bool = False) -> None:
+    def apply(self, resources) -> None:
         """Write linux.resources (all but devices) into the cgroups."""
         from .apply import apply
 
-        apply(self, resources, update)
+        apply(self, resources)
 
     def enable_controllers(self) -> None:
         """cgroup v2: make every available controller's files appear in the
@@ -208,54 +220,74 @@ class CgroupManager:
         d = self.unified()
         if d is None:
             return
-        from .apply import _available, enable_controllers
+        from .apply import available_controllers, enable_controllers
 
-        wanted = _available(d.mountpoint) if self.mode == "v2" else {"hugetlb"}
+        wanted = available_controllers(d.mountpoint) if self.mode == "v2" else {"hugetlb"}
         enable_controllers(d.mountpoint, d.path, wanted)
 
     # --- freezer ----------------------------------------------------------------
-    def freeze(self, frozen: bool, timeout: float = 10.0) -> None:
-        """v1 freezer.state FROZEN/THAWED, v2 cgroup.freeze 1/0; waits until
-        the kernel reports the state reached."""
-        path = self.freezer_file()
-        if not path:
+    def _freezer(self) -> freezer.Freezer:
+        f = freezer.for_file(self.freezer_file())
+        if f is None:
             raise PyruncError("the container's cgroups have no freezer")
-        v1 = path.endswith("freezer.state")
-        value = ("FROZEN" if frozen else "THAWED") if v1 else ("1" if frozen else "0")
-        deadline = time.monotonic() + timeout
-        delay = 0.001
-        while True:
-            _write(path, value)
-            if self._freezer_reached(frozen, v1):
-                return
-            if time.monotonic() > deadline:
-                if frozen:
-                    _write(path, "THAWED" if v1 else "0")
-                raise PyruncError(f"the container did not {'freeze' if frozen else 'thaw'} "
-                                  f"within {timeout:.0f}s")
-            time.sleep(delay)
-            delay = min(delay * 2, 0.05)
+        return f
 
-    def _freezer_reached(self, frozen: bool, v1: bool) -> bool:
-        if v1:
-            with open(self.freezer_file()) as f:
-                return f.read().strip() == ("FROZEN" if frozen else "THAWED")
-        with open(os.path.join(os.path.dirname(self.freezer_file()), "cgroup.events")) as f:
-            for line in f:
-                key, _, value = line.partition(" ")
-                if key == "frozen":
-                    return value.strip() == ("1" if frozen else "0")
+    def freeze(self, timeout: float = 10.0) -> None:
+        """Freeze every process (v1 freezer.state, v2 cgroup.freeze) and wait
+        until the kernel reports it done."""
+        self._freezer().set(True, timeout)
+
+    def thaw(self, timeout: float = 10.0) -> None:
+        self._freezer().set(False, timeout)
+
+    def state(self) -> str:
+        """freezer.FROZEN (freezing included), freezer.THAWED, or "" without a
+        freezer or once the cgroup is gone."""
+        f = freezer.for_file(self.freezer_file())
+        return f.state() if f is not None else ""
+
+    def kill_all(self, signum: int) -> bool:
+        """Signal every process in the container's cgroup: frozen first, so
+        none can fork away in between, then the freezer put back as it was
+        (frozen stays frozen, except that SIGKILL needs a thaw to take
+        effect). False if the cgroup is gone."""
+        d = self._procs_dir()
+        if d is None or not os.path.isdir(d.path):
+            return False
+        before = self.state()
+        can_freeze = before != ""
+        if before == THAWED:
+            try:
+                self.freeze()
+            except OSError as err:
+                # A delete is removing the cgroups (or was killed doing so):
+                # the freezer's is gone, so it was empty (rmdir takes only
+                # empty ones), and so is every other. Signal what is listed.
+                if not _gone(err):
+                    raise
+                can_freeze = False
+        try:
+            files.signal_procs(d.path, signum)
+        finally:
+            if can_freeze and (before == THAWED or signum == 9):
+                try:
+                    self.thaw()
+                except OSError as err:
+                    if not _gone(err):  # removed since: nothing left to thaw
+                        raise
         return True
 
-    def is_frozen(self) -> bool:
-        path = self.freezer_file()
-        if not path:
-            return False
-        try:
-            with open(path) as f:
-                return f.read().strip() in ("FROZEN", "FREEZING", "1")
-        except OSError:
-            return False
+    def oom_events(self) -> "OomEvents":
+        """What `events` waits on for OOM kills (cgroups.oom)."""
+        from . import oom
+
+        mem = next((d for d in self.dirs if d.version == 1 and "memory" in d.key.split(",")),
+                   None)
+        if mem is not None:
+            return oom.V1OomEvents(mem.path)
+        if self.mode == "v2":
+            return oom.V2OomEvents(self.unified().path)
+        return oom.OomEvents()
 
     def apply_devices(self, rules: list) -> None:
         """config-linux.md#configLinuxDeviceAllowedlist: the v1 devices
@@ -328,7 +360,7 @@ class CgroupManager:
                     if err.errno != errno.EBUSY or time.monotonic() > deadline:
                         raise PyruncError(f"cannot remove cgroup {path}: "
                                           f"{err.strerror}") from None
-                _kill_all(path)
+                files.signal_procs(path, 9)
                 _remove_children(path)
                 time.sleep(delay)
                 delay = min(delay * 2, 0.1)
@@ -353,32 +385,16 @@ def _remove_children(path: str) -> None:
     (runc removes them the same way). cgroupfs has no symlinks to follow."""
     subdirs = [d for d, _, _ in os.walk(path) if d != path]
     for d in sorted(subdirs, key=lambda p: p.count("/"), reverse=True):
-        _kill_all(d)
+        files.signal_procs(d, 9)
         try:
             os.rmdir(d)
         except OSError:
             pass  # busy still: the caller's loop tries again
 
 
-def _kill_all(path: str) -> None:
-    try:
-        with open(os.path.join(path, "cgroup.procs")) as f:
-            pids = [int(x) for x in f.read().split()]
-    except OSError:
-        return
-    for pid in pids:
-        try:
-            os.kill(pid, 9)
-        except ProcessLookupError:
-            pass
-
-
-def _write(path: str, value: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
-    try:
-        os.write(fd, value.encode())
-    finally:
-        os.close(fd)
+def _gone(err: OSError) -> bool:
+    # ENODEV: a cgroup file opened just before its directory was removed.
+    return err.errno in (errno.ENOENT, errno.ENODEV)
 
 
 def _inherit_cpuset(parent: str, child: str) -> None:
@@ -389,7 +405,7 @@ def _inherit_cpuset(parent: str, child: str) -> None:
                 continue
         with open(os.path.join(parent, name)) as f:
             value = f.read().strip()
-        _write(os.path.join(child, name), value)
+        files.write(os.path.join(child, name), value)
 
 
-__all__ = ["CgroupManager", "CgroupDir", "CgroupView", "check_path", "detect", "mode"]
+__all__ = ["FROZEN", "THAWED", "CgroupDir", "CgroupManager", "CgroupView", "check_path"]

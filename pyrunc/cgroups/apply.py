@@ -8,13 +8,8 @@ import errno
 import os
 
 from ..errors import ConfigError
-from . import _write, v1, v2
+from . import files, v1, v2
 from .resources import Resources, Write
-
-
-def _read(path: str) -> str:
-    with open(path) as f:
-        return f.read().strip()
 
 
 def plan(manager, res: Resources) -> list[tuple[str, Write]]:
@@ -54,7 +49,7 @@ def _route(manager, w: Write) -> Write:
     rdma on this kind of machine): write its v2 file there instead."""
     if w.controller in ("hugetlb", "rdma") and _dir(manager, w.controller) is None:
         unified = manager.unified()
-        if unified is not None and w.controller in _available(unified.mountpoint):
+        if unified is not None and w.controller in available_controllers(unified.mountpoint):
             if w.controller == "hugetlb":  # hugetlb.SIZE.[rsvd.]limit_in_bytes
                 stem = w.file[:-len("limit_in_bytes")]
                 value = "max" if w.value.startswith("-") else w.value
@@ -63,9 +58,9 @@ def _route(manager, w: Write) -> Write:
     return w
 
 
-def _available(mountpoint: str) -> set[str]:
+def available_controllers(mountpoint: str) -> set[str]:
     try:
-        return set(_read(os.path.join(mountpoint, "cgroup.controllers")).split())
+        return set(files.read(os.path.join(mountpoint, "cgroup.controllers")).split())
     except OSError:
         return set()
 
@@ -78,14 +73,14 @@ def enable_controllers(mountpoint: str, path: str, wanted: set[str]) -> None:
         return
     current = mountpoint
     for part in rel.split("/"):
-        available = _available(current)
+        available = available_controllers(current)
         missing = [c for c in wanted if c in available]
         control = os.path.join(current, "cgroup.subtree_control")
-        enabled = set(_read(control).split()) if os.path.exists(control) else set()
+        enabled = set(files.read(control).split()) if os.path.exists(control) else set()
         todo = [c for c in missing if c not in enabled]
         if todo:
             try:
-                _write(control, " ".join("+" + c for c in todo))
+                files.write(control, " ".join("+" + c for c in todo))
             except OSError as err:
                 # EBUSY: the "no internal processes" rule in a cgroup we do not
                 # own; the files will be missing and a write names the field.
@@ -95,7 +90,7 @@ def enable_controllers(mountpoint: str, path: str, wanted: set[str]) -> None:
         current = os.path.join(current, part)
 
 
-def apply(manager, res: Resources, update: bool = False) -> None:
+def apply(manager, res: Resources) -> None:
     pairs = plan(manager, res)
     if not pairs:
         return
@@ -112,7 +107,7 @@ def apply(manager, res: Resources, update: bool = False) -> None:
         directory, w = pending.pop(0)
         path = os.path.join(directory, w.file)
         try:
-            _write(path, w.value)
+            files.write(path, w.value)
         except OSError as err:
             partner = _PERIOD_PARTNER.get(w.file)
             runtime = next((p for p in pending if p[1].file == partner), None)
@@ -149,7 +144,7 @@ def _memory_order(pairs: list[tuple[str, Write]]) -> list[tuple[str, Write]]:
     if limit is None or swap is None:
         return pairs
     try:
-        current = int(_read(os.path.join(limit[0], "memory.limit_in_bytes")))
+        current = int(files.read(os.path.join(limit[0], "memory.limit_in_bytes")))
     except (OSError, ValueError):
         current = 0
     new = int(limit[1].value)
@@ -166,7 +161,7 @@ def _check_usage(manager, limit: int) -> None:
         d = _dir(manager, "memory")
         path = os.path.join(d, "memory.usage_in_bytes") if d else ""
     try:
-        usage = int(_read(path))
+        usage = int(files.read(path))
     except (OSError, ValueError):
         return
     if limit < usage:

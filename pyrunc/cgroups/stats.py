@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 
+from .files import read_kv
+
 
 def _read(path: str) -> str | None:
     try:
@@ -38,18 +40,6 @@ def _limit(path: str) -> int:
         return int(text)
     except ValueError:
         return 0
-
-
-def _kv(path: str) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for line in (_read(path) or "").splitlines():
-        parts = line.split()
-        if len(parts) == 2:
-            try:
-                out[parts[0]] = int(parts[1])
-            except ValueError:
-                pass
-    return out
 
 
 def _omit(d: dict, *keys: str) -> dict:
@@ -91,12 +81,12 @@ def _cpu_v1(cpu: str | None, cpuacct: str | None) -> dict:
             if text:
                 usage[key] = [int(x) for x in text.split()]
         ticks = os.sysconf("SC_CLK_TCK")
-        stat = _kv(f"{cpuacct}/cpuacct.stat")
+        stat = read_kv(f"{cpuacct}/cpuacct.stat")
         usage["kernel"] = stat.get("system", 0) * 1_000_000_000 // ticks
         usage["user"] = stat.get("user", 0) * 1_000_000_000 // ticks
     throttling = {}
     if cpu:
-        s = _kv(f"{cpu}/cpu.stat")
+        s = read_kv(f"{cpu}/cpu.stat")
         throttling = _omit({"periods": s.get("nr_periods", 0),
                             "throttledPeriods": s.get("nr_throttled", 0),
                             "throttledTime": s.get("throttled_time", 0)},
@@ -124,7 +114,7 @@ def _memory_entry_v1(d: str, prefix: str) -> dict:
 
 
 def _memory_v1(d: str) -> dict:
-    raw = _kv(f"{d}/memory.stat")
+    raw = read_kv(f"{d}/memory.stat")
     out: dict = {"cache": raw.get("cache", 0),
                  "usage": _memory_entry_v1(d, "memory"),
                  "swap": _memory_entry_v1(d, "memory.memsw"),
@@ -159,7 +149,7 @@ def _blkio_v1(d: str) -> dict:
 # --- v2 ----------------------------------------------------------------------------
 
 def _cpu_v2(d: str) -> dict:
-    s = _kv(f"{d}/cpu.stat")
+    s = read_kv(f"{d}/cpu.stat")
     usage = {"total": s.get("usage_usec", 0) * 1000, "kernel": s.get("system_usec", 0) * 1000,
              "user": s.get("user_usec", 0) * 1000}
     throttling = _omit({"periods": s.get("nr_periods", 0),
@@ -170,8 +160,8 @@ def _cpu_v2(d: str) -> dict:
 
 
 def _memory_v2(d: str) -> dict:
-    raw = _kv(f"{d}/memory.stat")
-    events = _kv(f"{d}/memory.events")
+    raw = read_kv(f"{d}/memory.stat")
+    events = read_kv(f"{d}/memory.events")
     usage = _int(f"{d}/memory.current") or 0
     limit = _limit(f"{d}/memory.max")
     swap_usage = _int(f"{d}/memory.swap.current") or 0
@@ -214,7 +204,7 @@ def _hugetlb_v2(d: str) -> dict:
         if current is None:
             continue
         out[size] = _omit({"usage": current, "max": _int(f"{d}/hugetlb.{size}.max") or 0,
-                           "failcnt": _kv(f"{d}/hugetlb.{size}.events").get("max", 0)},
+                           "failcnt": read_kv(f"{d}/hugetlb.{size}.events").get("max", 0)},
                           "usage", "max")
     return out
 

@@ -2,7 +2,6 @@
 update, ps, events (runc's commands of those names)."""
 from __future__ import annotations
 
-import os
 import time
 
 from .. import jsonio, state
@@ -22,7 +21,7 @@ def pause(root: str, cid: str) -> None:
     try:
         if cdir.status(record) not in ("running", "created"):
             raise ContainerNotRunning()
-        _manager(record).freeze(True)
+        _manager(record).freeze()
     finally:
         cdir.unlock()
 
@@ -33,7 +32,7 @@ def resume(root: str, cid: str) -> None:
     try:
         if cdir.status(record) != "paused":
             raise StateError("container not paused")
-        _manager(record).freeze(False)
+        _manager(record).thaw()
     finally:
         cdir.unlock()
 
@@ -50,10 +49,10 @@ def update(root: str, cid: str, resources_doc: dict, where: str) -> None:
         if cdir.status(record) == "stopped":
             raise StateError("cannot update a stopped container")
         manager = _manager(record)
-        manager.apply(res, update=True)
+        manager.apply(res)
         if res.devices:
             manager.apply_devices(res.devices)
-        linux = record.data.setdefault("config", {}).setdefault("linux", {})
+        linux = record.config.setdefault("linux", {})
         linux["resources"] = _merge(linux.get("resources") or {}, resources_doc)
         cdir.save(record)
     finally:
@@ -62,19 +61,18 @@ def update(root: str, cid: str, resources_doc: dict, where: str) -> None:
 
 def update_rdt(root: str, cid: str, l3: str, mb: str) -> None:
     """update --l3-cache-schema / --mem-bw-schema: new schemata for the
-    container's resctrl group."""
+    container's resctrl group, under the lock `update` takes."""
     cdir, record = open_container(root, cid)
-    rdt = record.data.get("intel_rdt")
-    if not rdt:
-        raise PyruncError("--l3-cache-schema/--mem-bw-schema: the container has no "
-                          "linux.intelRdt")
-    for line in (x for x in (l3, mb) if x):
-        try:
-            with open(os.path.join(rdt["group"], "schemata"), "w") as f:
-                f.write(line + "\n")
-        except OSError as err:
-            raise PyruncError(f"writing {line!r} to {rdt['group']}/schemata: "
-                              f"{err.strerror}") from None
+    cdir.lock()
+    try:
+        if not record.intel_rdt:
+            raise PyruncError("--l3-cache-schema/--mem-bw-schema: the container has no "
+                              "linux.intelRdt")
+        from ..linux import resctrl
+
+        resctrl.write_schemata(record.intel_rdt["group"], [x for x in (l3, mb) if x])
+    finally:
+        cdir.unlock()
 
 
 def _merge(old: dict, new: dict) -> dict:
@@ -164,7 +162,7 @@ def events(root: str, cid: str, interval: float, once: bool, write) -> None:
     if once:
         write(stats_event(cid, record) + "\n")
         return
-    watcher = _OomWatcher(_manager(record))
+    watcher = _manager(record).oom_events()
     try:
         next_stats = time.monotonic()
         while _running(cdir, record):
@@ -176,61 +174,3 @@ def events(root: str, cid: str, interval: float, once: bool, write) -> None:
                 write(jsonio.dumps({"type": "oom", "id": cid}) + "\n")
     finally:
         watcher.close()
-
-
-class _OomWatcher:
-    """OOM notifications: v1 through an eventfd registered on
-    memory.oom_control, v2 by the oom_kill count of memory.events (the
-    kernel signals a change of that file with POLLPRI)."""
-
-    def __init__(self, manager: CgroupManager) -> None:
-        import select
-
-        self.poller = select.poll()
-        self.fds: list[int] = []
-        self.v2_events = ""
-        self.v2_count = 0
-        mem = next((d for d in manager.dirs if d.version == 1
-                    and "memory" in d.key.split(",")), None)
-        if mem is not None:
-            efd = os.eventfd(0, os.EFD_CLOEXEC)
-            ctl = os.open(os.path.join(mem.path, "memory.oom_control"),
-                          os.O_RDONLY | os.O_CLOEXEC)
-            with open(os.path.join(mem.path, "cgroup.event_control"), "w") as f:
-                f.write(f"{efd} {ctl}")
-            self.fds += [efd, ctl]
-            self.poller.register(efd, select.POLLIN)
-            self.efd = efd
-        elif manager.mode == "v2":
-            self.v2_events = os.path.join(manager.unified().path, "memory.events")
-            self.v2_count = self._oom_count()
-            fd = os.open(self.v2_events, os.O_RDONLY | os.O_CLOEXEC)
-            self.fds.append(fd)
-            self.poller.register(fd, select.POLLPRI | select.POLLERR)
-            self.efd = -1
-        else:
-            self.efd = -1
-
-    def _oom_count(self) -> int:
-        from ..cgroups.stats import _kv
-
-        return _kv(self.v2_events).get("oom_kill", 0)
-
-    def wait(self, seconds: float) -> bool:
-        """True if an OOM happened while waiting."""
-        events = self.poller.poll(max(0, int(seconds * 1000)))
-        if not events:
-            return False
-        if self.efd >= 0:
-            os.read(self.efd, 8)
-            return True
-        count = self._oom_count()
-        happened, self.v2_count = count > self.v2_count, count
-        return happened
-
-    def close(self) -> None:
-        for fd in self.fds:
-            try:
-                os.close(fd)
-            except OSError:
-                pass

@@ -9,7 +9,8 @@ from __future__ import annotations
 import os
 
 from .. import bundle, hooks, log, state
-from ..cgroups import CgroupManager
+from ..state import OCI_VERSION
+from ..cgroups import FROZEN, CgroupManager
 from ..cgroups import devices as cgdevices
 from ..errors import ContainerExists, PyruncError
 from ..linux import capabilities, mountinfo, namespaces, proc, rlimits, sched
@@ -112,7 +113,7 @@ def _create(cdir: state.ContainerDir, spec: bundle.Spec, launch: Launch,
     # waits for the outcome instead of seeing a half-made container.
     cdir.lock()
     manager.reserve()
-    record = state.Record(_initial_record(spec, cid, manager))
+    record = _initial_record(spec, cid, manager)
     pid = 0
     try:
         # Every cgroup it will make is on disk before it makes any, so that
@@ -121,15 +122,15 @@ def _create(cdir: state.ContainerDir, spec: bundle.Spec, launch: Launch,
         os.mkfifo(cdir.fifo_path, 0o622)
         os.chmod(cdir.fifo_path, 0o622)  # mkfifo is subject to the umask
         manager.create()
-        if manager.is_frozen():
+        if manager.state() == FROZEN:
             # Our own intermediate would be frozen there, and create with it.
             raise PyruncError("container's cgroup unexpectedly frozen")
-        record.data["cgroup"] = manager.record()
+        record.cgroup = manager.record()
         manager.enable_controllers()
         if spec.intel_rdt is not None:
             from ..linux import resctrl
 
-            record.data["intel_rdt"] = resctrl.setup(cid, *spec.intel_rdt).record()
+            record.intel_rdt = resctrl.setup(cid, *spec.intel_rdt).record()
             cdir.save(record)
         launch.cgroup_views = manager.views()
         launch.fifo_fd = os.open(cdir.fifo_path, os.O_PATH | os.O_CLOEXEC)
@@ -141,7 +142,7 @@ def _create(cdir: state.ContainerDir, spec: bundle.Spec, launch: Launch,
             from ..linux import console
 
             console.send_pidfd(os.dup(pidfd_sock), pid)
-        del record.data["creating"]
+        record.creating = False
         cdir.save(record)
         if opts.pid_file:
             write_pid_file(opts.pid_file, pid)
@@ -175,16 +176,16 @@ def _undo(cdir: state.ContainerDir, manager: CgroupManager, pid: int,
         from .ops import unmount_host_mounts
 
         unmount_host_mounts(record)
-        if pid and manager.is_frozen():
+        if pid and manager.state() == FROZEN:
             # Frozen processes do not die (cgroup v1): thaw so the kill works.
             # Without an init there is nothing to kill, and a cgroup that was
             # frozen before create stays as it was.
-            manager.freeze(False)
+            manager.thaw()
         manager.destroy()
-        if record.data.get("intel_rdt"):
+        if record.intel_rdt:
             from ..linux import resctrl
 
-            resctrl.remove(record.data["intel_rdt"])
+            resctrl.remove(record.intel_rdt)
     except Exception as err:  # noqa: BLE001 - whatever it was, say so and keep the record
         # The state directory stays: its record is what lets
         # `delete --force` remove the rest later.
@@ -212,8 +213,8 @@ class _Callbacks(parent.Callbacks):
     def init_started(self, pid: int) -> None:
         # Recorded at once, so `delete --force` can find the init even if this
         # process is killed before create completes.
-        self.record.data["pid"] = pid
-        self.record.data["pid_start"] = proc.start_time(pid)
+        self.record.pid = pid
+        self.record.pid_start = proc.start_time(pid)
         self.cdir.save(self.record)
         # Limits once the init is in the cgroup (as runc): a memory limit below
         # what is in use is refused by the kernel with a clear error instead of
@@ -230,18 +231,18 @@ class _Callbacks(parent.Callbacks):
         # place before it forks the init.
         self.manager.add(pid)
         self.manager.apply_devices(self.device_rules)
-        rdt = self.record.data.get("intel_rdt")
+        rdt = self.record.intel_rdt
         if rdt:
             from ..linux import resctrl
 
             resctrl.add(rdt, pid)
 
     def idle(self) -> None:
-        if self.manager.is_frozen():
+        if self.manager.state() == FROZEN:
             # Thawed, or the kill that undoes create would wait for ever
             # (frozen tasks on cgroup v1 die only once thawed).
             try:
-                self.manager.freeze(False)
+                self.manager.thaw()
             except PyruncError:
                 pass
             raise PyruncError("container's cgroup unexpectedly frozen")
@@ -258,29 +259,25 @@ class _Callbacks(parent.Callbacks):
         hooks.run_all("createRuntime", self.spec.hooks["createRuntime"], state_obj)
 
 
-def _initial_record(spec: bundle.Spec, cid: str, manager: CgroupManager) -> dict:
+def _initial_record(spec: bundle.Spec, cid: str, manager: CgroupManager) -> state.Record:
     me = os.getpid()
-    return {
-        "ociVersion": spec.oci_version or state.OCI_VERSION,
-        "id": cid,
-        "pid": 0,
-        "bundle": spec.bundle,
-        "rootfs": spec.root_path,
-        "created": state.rfc3339_now(),
-        "annotations": spec.annotations,
-        "creating": True,
-        "creator_pid": me,
-        "creator_start": proc.start_time(me),
-        # A pid namespace of its own (not one joined by path): only then does
-        # the init's death end every other process of the container.
-        "private_pidns": spec.has_new_namespace("pid"),
-        # So that start and delete load the config only when they run hooks.
-        "poststart": bool(spec.hooks["poststart"]),
-        "poststop": bool(spec.hooks["poststop"]),
-        "config": spec.raw,
-        "cgroup": manager.record(),
-        "host_mounts": _host_mounts_record(spec),
-    }
+    return state.Record(
+        oci_version=spec.oci_version or OCI_VERSION,
+        id=cid,
+        bundle=spec.bundle,
+        rootfs=spec.root_path,
+        created=state.rfc3339_now(),
+        annotations=spec.annotations,
+        creating=True,
+        creator_pid=me,
+        creator_start=proc.start_time(me),
+        private_pidns=spec.has_new_namespace("pid"),
+        poststart=bool(spec.hooks["poststart"]),
+        poststop=bool(spec.hooks["poststop"]),
+        config=spec.raw,
+        cgroup=manager.record(),
+        host_mounts=_host_mounts_record(spec),
+    )
 
 
 def _host_mounts_record(spec: bundle.Spec) -> dict | None:

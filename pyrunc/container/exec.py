@@ -161,7 +161,7 @@ def _join_fds(spec: bundle.Spec, record: state.Record) -> list:
         for _k, fd, _p in out:
             os.close(fd)
         raise
-    if not proc.is_alive(pid, record.data.get("pid_start", -1)):
+    if not proc.is_alive(pid, record.pid_start):
         for _k, fd, _p in out:
             os.close(fd)
         raise StateError("cannot exec in a stopped container")

@@ -4,7 +4,6 @@ match on (containerd: "does not exist", "container not running")."""
 from __future__ import annotations
 
 import _signal
-import errno
 import os
 import select
 
@@ -46,7 +45,7 @@ def start(root: str, cid: str) -> None:
             _wait_init_gone(record)
             destroy(cdir, record)
             raise
-        if record.data.get("poststart"):
+        if record.poststart:
             run_poststart(cdir, record, stored_spec(record))
     finally:
         cdir.unlock()
@@ -127,7 +126,7 @@ def _pidfd(record: state.Record) -> int:
     except (ProcessLookupError, OSError):
         return -1
     # The pid may have been reused since it was recorded.
-    if not proc.is_alive(record.pid, record.data.get("pid_start", -1)):
+    if not proc.is_alive(record.pid, record.pid_start):
         os.close(fd)
         return -1
     return fd
@@ -164,13 +163,13 @@ def kill(root: str, cid: str, signum: int, all_processes: bool = False) -> None:
     if all_processes:
         # runc <= 1.1 and what Podman and CRI expect: every process in the
         # cgroup; a stopped container is not an error.
-        _signal_all(record, signum)
+        _manager(record).kill_all(signum)
         return
-    if signum == 9 and not record.data.get("private_pidns", True):
+    if signum == 9 and not record.private_pidns:
         # Without a pid namespace of its own the init's death takes nobody
         # with it (pid_namespaces(7)): SIGKILL goes to every process in the
         # container's cgroup, as in runc 1.2+, even after the init is gone.
-        if not _signal_all(record, signum) and status == "stopped":
+        if not _manager(record).kill_all(signum) and status == "stopped":
             raise ContainerNotRunning()
         return
     if status not in ("created", "running", "paused"):
@@ -182,46 +181,10 @@ def kill(root: str, cid: str, signum: int, all_processes: bool = False) -> None:
         thaw(record)
 
 
-def _signal_all(record: state.Record, signum: int) -> bool:
-    """Freeze the cgroup, signal every process in it, and put the freezer back
-    as it was (frozen stays frozen, except that SIGKILL needs a thaw): no
-    process can fork away in between. False if the cgroup is gone."""
+def _manager(record: state.Record):
     from ..cgroups import CgroupManager
 
-    manager = CgroupManager.from_record(record.cgroup)
-    if not manager.exists():
-        return False
-    was_frozen = manager.is_frozen()
-    can_freeze = bool(manager.freezer_file())
-    if can_freeze and not was_frozen:
-        try:
-            manager.freeze(True)
-        except OSError as err:
-            # A delete is removing the cgroups (or was killed doing so): the
-            # freezer's is gone, so it was empty (rmdir takes only empty
-            # ones), and so is every other. Signal what is listed, if any.
-            if not _cgroup_gone(err):
-                raise
-            can_freeze = False
-    try:
-        for pid in manager.procs():
-            try:
-                os.kill(pid, signum)
-            except ProcessLookupError:
-                pass
-    finally:
-        if can_freeze and (not was_frozen or signum == 9):
-            try:
-                manager.freeze(False)
-            except OSError as err:
-                if not _cgroup_gone(err):  # removed since: nothing left to thaw
-                    raise
-    return True
-
-
-def _cgroup_gone(err: OSError) -> bool:
-    # ENODEV: a cgroup file opened just before its directory was removed.
-    return err.errno in (errno.ENOENT, errno.ENODEV)
+    return CgroupManager.from_record(record.cgroup)
 
 
 def _kill_init(record: state.Record, signum: int) -> bool:
@@ -280,51 +243,36 @@ def delete(root: str, cid: str, force: bool = False) -> None:
 
 
 def _stop(record: state.Record, status: str) -> None:
-    from ..cgroups import CgroupManager
-
-    manager = CgroupManager.from_record(record.cgroup)
     if status == "paused":
         thaw(record)
     _kill_init(record, 9)
-    if not record.data.get("private_pidns", True) or status == "creating":
-        for pid in manager.procs():
-            try:
-                os.kill(pid, 9)
-            except ProcessLookupError:
-                pass
+    if not record.private_pidns or status == "creating":
+        _manager(record).kill_all(9)
     _wait_init_gone(record)
 
 
 def thaw(record: state.Record) -> None:
-    freezer = record.cgroup.get("freezer_file", "")
-    if freezer:
-        value = "THAWED" if freezer.endswith("freezer.state") else "0"
-        try:
-            with open(freezer, "w") as f:
-                f.write(value)
-        except OSError:
-            pass
+    """Thaw a paused container so that SIGKILL takes effect; a cgroup gone or
+    without a freezer is nothing to thaw."""
+    try:
+        _manager(record).thaw()
+    except (OSError, PyruncError):
+        pass
 
 
 def destroy(cdir: state.ContainerDir, record: state.Record) -> None:
     """runtime.md#runtimeLifecycle step 12-13: undo create, then poststop hooks
     (whose failures are warnings only)."""
-    from ..cgroups import CgroupManager
-
-    manager = CgroupManager.from_record(record.cgroup)
-    if not record.data.get("private_pidns", True):
+    manager = _manager(record)
+    if not record.private_pidns:
         # Without a PID namespace the init's death does not take the rest along.
-        for pid in manager.procs():
-            try:
-                os.kill(pid, 9)
-            except ProcessLookupError:
-                pass
+        manager.kill_all(9)
     unmount_host_mounts(record)
     manager.destroy()
-    if record.data.get("intel_rdt"):
+    if record.intel_rdt:
         from ..linux import resctrl
 
-        resctrl.remove(record.data["intel_rdt"])
+        resctrl.remove(record.intel_rdt)
     cdir.remove()
     run_poststop(record)
 
@@ -333,7 +281,7 @@ def unmount_host_mounts(record: state.Record) -> None:
     """runtime.md#runtimeLifecycle step 12 (undo create): a container without
     a mount namespace of its own made its mounts in the runtime's; take them
     away (runc leaves them)."""
-    hm = record.data.get("host_mounts")
+    hm = record.host_mounts
     if hm:
         from ..linux import rootfs
 
@@ -342,7 +290,7 @@ def unmount_host_mounts(record: state.Record) -> None:
 
 def run_poststop(record: state.Record) -> None:
     """runtime.md#runtimeLifecycle step 13: failures are warnings only."""
-    if not record.data.get("poststop"):
+    if not record.poststop:
         return
     from .. import hooks
 

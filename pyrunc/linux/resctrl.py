@@ -76,9 +76,7 @@ def setup(cid: str, clos_id: str, l3: str, mb: str, schemata: list[str],
                                       f"different schema than {line!r}")
     try:
         if lines and (created or not clos_id):
-            for line in lines:
-                with open(os.path.join(group, "schemata"), "w") as f:
-                    f.write(line + "\n")
+            write_schemata(group, lines)
         mon = ""
         if monitoring:
             mon = os.path.join(group, "mon_groups", cid)
@@ -92,6 +90,18 @@ def setup(cid: str, clos_id: str, l3: str, mb: str, schemata: list[str],
             os.rmdir(group)
         raise
     return Plan(group, created, mon)
+
+
+def write_schemata(group: str, lines: list[str]) -> None:
+    """Each line in its own write: the kernel parses one schemata line per
+    write and names the line it refuses."""
+    for line in lines:
+        try:
+            with open(os.path.join(group, "schemata"), "w") as f:
+                f.write(line + "\n")
+        except OSError as err:
+            raise PyruncError(f"writing {line!r} to {group}/schemata: "
+                              f"{err.strerror}") from None
 
 
 def add(rec: dict, pid: int) -> None:

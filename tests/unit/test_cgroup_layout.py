@@ -5,7 +5,7 @@ import pytest
 
 from pyrunc.cgroups import CgroupDir, CgroupManager, _host_dir, check_path
 from pyrunc.cgroups.hierarchy import Hierarchy, mode, parse_mountinfo
-from pyrunc.errors import ConfigError
+from pyrunc.errors import ConfigError, PyruncError
 
 HYBRID = """\
 31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
@@ -84,3 +84,59 @@ def test_v2_views_and_freezer():
     m = CgroupManager([CgroupDir("", "/sys/fs/cgroup/x", 2, "/sys/fs/cgroup")], [], "v2")
     assert m.freezer_file() == "/sys/fs/cgroup/x/cgroup.freeze"
     assert [(v.name, v.version) for v in m.views()] == [("unified", 2)]
+
+
+def _v2_manager(path) -> CgroupManager:
+    return CgroupManager([CgroupDir("", str(path), 2, str(path.parent))], [], "v2")
+
+
+def test_freezer_state_and_freeze_v2(tmp_path):
+    """pause/resume through the manager: cgroup.freeze asks, cgroup.events'
+    `frozen` says when it is reached; no freezer is an error naming it."""
+    from pyrunc.cgroups import FROZEN, THAWED
+
+    d = tmp_path / "c"
+    d.mkdir()
+    (d / "cgroup.freeze").write_text("0")
+    (d / "cgroup.events").write_text("populated 1\nfrozen 1\n")
+    m = _v2_manager(d)
+    assert m.state() == THAWED
+    m.freeze(timeout=1)
+    assert (d / "cgroup.freeze").read_text() == "1" and m.state() == FROZEN
+    # The kernel never reports thawed: the thaw times out with an error.
+    with pytest.raises(PyruncError, match="did not thaw within 0s"):
+        m.thaw(timeout=0)
+    none = CgroupManager([], [], "none")
+    assert none.state() == ""
+    with pytest.raises(PyruncError, match="no freezer"):
+        none.freeze()
+
+
+def test_kill_all_signals_listed_processes(tmp_path, monkeypatch):
+    """kill_all: freeze, signal every listed pid (gone ones are no error),
+    thaw after SIGKILL; False when the cgroup is gone."""
+    import os
+
+    d = tmp_path / "c"
+    d.mkdir()
+    (d / "cgroup.freeze").write_text("0")
+    (d / "cgroup.events").write_text("frozen 0\n")
+    (d / "cgroup.procs").write_text("11\n12\n")
+    m = _v2_manager(d)
+    sent, writes = [], []
+
+    def kill(pid, sig):
+        sent.append((pid, sig))
+        if pid == 12:
+            raise ProcessLookupError
+
+    def freeze_set(self, frozen, timeout):
+        writes.append(frozen)
+
+    monkeypatch.setattr(os, "kill", kill)
+    from pyrunc.cgroups import freezer
+
+    monkeypatch.setattr(freezer.Freezer, "set", freeze_set)
+    assert m.kill_all(9) is True
+    assert sent == [(11, 9), (12, 9)] and writes == [True, False]
+    assert _v2_manager(tmp_path / "gone").kill_all(9) is False

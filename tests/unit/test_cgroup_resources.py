@@ -12,7 +12,8 @@ import os
 import pytest
 
 from pyrunc import bundle
-from pyrunc.cgroups import CgroupManager, apply as apply_mod, stats, v1, v2
+from pyrunc.cgroups import CgroupManager, files, stats, v1, v2
+from pyrunc.cgroups import apply as apply_mod
 from pyrunc.cgroups.resources import Write
 from pyrunc.errors import ConfigError
 
@@ -473,13 +474,13 @@ def test_apply_hybrid_hugetlb_goes_to_cgroup2_configLinuxHugePageLimits(tmp_path
 class _Recorder:
     def __init__(self, monkeypatch) -> None:
         self.calls: list[str] = []
-        real = apply_mod._write
+        real = files.write
 
         def record(path: str, value: str) -> None:
             self.calls.append(os.path.basename(path))
             real(path, value)
 
-        monkeypatch.setattr(apply_mod, "_write", record)
+        monkeypatch.setattr(files, "write", record)
 
 
 @pytest.mark.parametrize("current,limit,swap,first", [
@@ -572,7 +573,7 @@ def test_enable_controllers_skips_already_enabled(tmp_path, monkeypatch):
     m, mount, ctr = fake_v2(tmp_path)
     _touch(os.path.join(mount, "cgroup.subtree_control"), "memory pids")
     writes: list[tuple[str, str]] = []
-    monkeypatch.setattr(apply_mod, "_write", lambda path, value: writes.append((path, value)))
+    monkeypatch.setattr(files, "write", lambda path, value: writes.append((path, value)))
     apply_mod.enable_controllers(mount, ctr, {"memory", "pids", "cpu"})
     assert writes[0] == (os.path.join(mount, "cgroup.subtree_control"), "+cpu")
     assert writes[1][0] == os.path.join(mount, "a", "cgroup.subtree_control")

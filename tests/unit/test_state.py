@@ -43,7 +43,7 @@ def _record(**data):
     base = {"id": "c", "bundle": "/b", "rootfs": "/b/rootfs", "created": "x", "pid": 4242,
             "pid_start": 77, "ociVersion": "1.3.0", "cgroup": {}}
     base.update(data)
-    return state.Record(base)
+    return state.Record.from_json(base)
 
 
 @pytest.fixture
@@ -83,7 +83,8 @@ def test_status_paused_from_freezer(cdir, monkeypatch, tmp_path):
     _alive(monkeypatch, {(4242, 77): True})
     freezer = tmp_path / "freezer.state"
     freezer.write_text("FROZEN\n")
-    rec = _record(cgroup={"freezer_file": str(freezer)})
+    rec = _record(cgroup={"mode": "hybrid", "dirs": [
+        {"key": "freezer", "path": str(tmp_path), "version": 1, "mountpoint": "/"}]})
     assert cdir.status(rec) == "paused"
     freezer.write_text("THAWED\n")
     assert cdir.status(rec) == "running"
@@ -109,8 +110,27 @@ def test_reserve_is_the_uniqueness_check(tmp_path):
 def test_save_load_roundtrip_and_atomic(cdir):
     rec = _record()
     cdir.save(rec)
-    assert cdir.load().data == rec.data
+    assert cdir.load().to_json() == rec.to_json()
     assert sorted(os.listdir(cdir.path)) == ["state.json"]
+
+
+def test_older_state_file_takes_defaults(cdir):
+    """A state.json written by an older pyrunc lacks later fields: they take
+    their defaults; keys this version does not know are ignored."""
+    with open(os.path.join(cdir.path, "state.json"), "w") as f:
+        f.write('{"id": "c", "bundle": "/b", "pid": 7, "cgroup": {}, "retired": 1}')
+    rec = cdir.load()
+    assert (rec.id, rec.pid, rec.pid_start, rec.oci_version) == ("c", 7, -1, state.OCI_VERSION)
+    assert rec.private_pidns is True and rec.creating is False
+    assert rec.intel_rdt is None and rec.host_mounts is None and rec.config == {}
+    assert rec.oci_state("running")["rootfs"] == ""
+
+
+def test_record_fields_are_named():
+    with pytest.raises(TypeError, match="unknown fields"):
+        state.Record(id="c", pid_strat=1)
+    with pytest.raises(AttributeError):
+        state.Record(id="c").other = 1
 
 
 def test_load_missing(tmp_path):
