@@ -13,8 +13,7 @@ from ..errors import PyruncError, StateError
 from ..linux import namespaces, proc
 from ..process import parent
 from ..process.launch import Launch
-from . import foreground
-from .create import plan_linux_process, plan_process, send_to_seccomp_agent, write_pid_file
+from . import foreground, launching
 from .ops import open_container, stored_spec
 
 
@@ -57,12 +56,7 @@ def exec_process(root: str, cid: str, o: ExecOptions) -> int:
         raise StateError("cannot exec in a container that is being created")
     spec = stored_spec(record)
     proc_ = _process(o, (spec.process.raw if spec.process else None))
-    if proc_.terminal and o.detach and not o.console_socket:
-        raise PyruncError("cannot allocate tty if pyrunc will detach without setting "
-                          "console socket")
-    if o.console_socket and not proc_.terminal:
-        raise PyruncError("cannot use console socket if pyrunc will not detach or "
-                          "allocate tty")
+    launching.check_terminal(proc_.terminal, o.console_socket or "", bool(o.detach))
     extra = o.preserve_fds or 0
     parent.check_extra_fds(extra)
     launch = _plan(spec, record, proc_, extra)
@@ -71,55 +65,24 @@ def exec_process(root: str, cid: str, o: ExecOptions) -> int:
     if not o.detach:
         forwarder.install()
     receive = -1
-    if proc_.terminal:
-        if o.console_socket:
-            from ..linux import console
-
-            launch.console_fd = console.connect(o.console_socket)
-        else:
-            import _socket
-
-            ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM
-                                              | _socket.SOCK_CLOEXEC)
-            receive, launch.console_fd = ours.detach(), theirs.detach()
-            launch.proxied_terminal = True
-    initial, _final = proc_.exec_cpu_affinity
-    if initial:
-        from ..linux import sched
-
-        cpus = sched.parse_list(initial, "process.execCPUAffinity.initial")
-        os.sched_setaffinity(0, cpus)
-        # runc's nsexec logs the same line: the intermediate starts with it.
-        log.debug(f"nsexec (pyrunc's intermediate): affinity: {sched.affinity_mask(cpus):#x}")
-    pidfd_sock = -1
+    pidfd = None
     try:
-        if o.pidfd_socket:
-            from ..linux import console
-
-            pidfd_sock = console.connect(o.pidfd_socket, "--pidfd-socket")
+        receive = launching.open_console(launch, o.console_socket or "")
+        _initial_affinity(proc_)
+        pidfd = launching.PidfdSocket(o.pidfd_socket or "")
         pid = parent.launch(launch, _Callbacks(manager, record, spec))
-        if pidfd_sock >= 0:
-            from ..linux import console
-
-            sock, pidfd_sock = pidfd_sock, -1  # send_pidfd closes it
-            console.send_pidfd(sock, pid)
-    finally:
-        for fd in (launch.console_fd, pidfd_sock) + tuple(fd for _k, fd, _p in launch.join_fds):
-            if fd >= 0:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
-    master = -1
-    if receive >= 0:
-        from ..linux import console
-
-        try:
-            master = console.recv_master(receive)
-        finally:
+        pidfd.send(pid)
+    except BaseException:
+        if receive >= 0:
             os.close(receive)
+        raise
+    finally:
+        if pidfd is not None:
+            pidfd.close()
+        launching.release(launch)
+    master = launching.receive_master(receive) if receive >= 0 else -1
     if o.pid_file:
-        write_pid_file(o.pid_file, pid)
+        launching.write_pid_file(o.pid_file, pid)
     if o.detach:
         return 0
     forwarder.start(pid)
@@ -128,20 +91,33 @@ def exec_process(root: str, cid: str, o: ExecOptions) -> int:
     return foreground.wait(pid)
 
 
+def _initial_affinity(p: bundle.Process) -> None:
+    """process.execCPUAffinity.initial: pyrunc takes it before forking, so
+    the intermediate starts with it."""
+    initial, _final = p.exec_cpu_affinity
+    if initial:
+        from ..linux import sched
+
+        cpus = sched.parse_list(initial, "process.execCPUAffinity.initial")
+        os.sched_setaffinity(0, cpus)
+        # runc's nsexec logs the same line: the intermediate starts with it.
+        log.debug(f"nsexec (pyrunc's intermediate): affinity: {sched.affinity_mask(cpus):#x}")
+
+
 def _plan(spec: bundle.Spec, record: state.Record, p: bundle.Process, extra: int) -> Launch:
     launch = Launch()
     launch.exec_mode = True
     launch.id = record.id
     launch.spec = spec
     launch.extra_fds = extra
-    plan_process(spec, launch, p)
-    plan_linux_process(spec, launch)
-    initial, _final = p.exec_cpu_affinity
-    launch.reset_affinity = not initial and not _final
-    if _final:
+    launching.plan_process(launch, p)
+    launching.plan_linux_process(spec, launch)
+    initial, final = p.exec_cpu_affinity
+    launch.reset_affinity = not initial and not final
+    if final:
         from ..linux import sched
 
-        launch.cpu_affinity = sched.parse_list(_final, "process.execCPUAffinity.final")
+        launch.cpu_affinity = sched.parse_list(final, "process.execCPUAffinity.final")
     launch.join_fds = _join_fds(spec, record)
     return launch
 
@@ -215,4 +191,5 @@ class _Callbacks(parent.Callbacks):
         raise PyruncError("exec: hooks are not run for exec'd processes")
 
     def seccomp_listener(self, pid: int, fd: int) -> None:
-        send_to_seccomp_agent(self.spec.seccomp, self.record.oci_state("running"), pid, fd)
+        launching.send_to_seccomp_agent(self.spec.seccomp, self.record.oci_state("running"),
+                                        pid, fd)

@@ -8,7 +8,7 @@ import os
 import pytest
 
 from pyrunc import bundle
-from pyrunc.container.create import CreateOptions, _plan
+from pyrunc.container.create import CreateOptions, plan_init
 from pyrunc.default_spec import default_spec
 from pyrunc.linux import syscalls as sc
 from pyrunc.process import init as initmod
@@ -88,7 +88,7 @@ def _spec(tmp_path, **changes):
 
 
 def _init(spec, **opts):
-    launch = _plan(spec, "ctr", CreateOptions(**opts), 0)
+    launch = plan_init(spec, "ctr", CreateOptions(**opts), 0)
     return initmod.Init(launch, FakeChannel())
 
 
