@@ -275,16 +275,15 @@ def _host_mounts_record(spec: bundle.Spec) -> dict | None:
 
 
 def plan_init(spec: bundle.Spec, cid: str, opts: CreateOptions, listen: int) -> Launch:
-    """Resolve everything the init needs, so errors surface before any fork."""
+    """Resolve everything the init needs, so errors surface before any fork;
+    the config's decisions become plain values of the Launch."""
     # config.md#configProcess: process is REQUIRED only when start is called;
     # without it the container is created and `start` fails (the init does).
     p = spec.process
     launch = Launch()
     launch.id = cid
-    launch.spec = spec
     launch.no_pivot = opts.no_pivot
     launch.no_new_keyring = opts.no_new_keyring
-    launch.listen_fds = listen
     launch.extra_fds = listen + opts.preserve_fds
     if p is not None:
         launching.plan_process(launch, p)
@@ -292,15 +291,39 @@ def plan_init(spec: bundle.Spec, cid: str, opts: CreateOptions, listen: int) -> 
         launch.env = [e for e in launch.env if not e.startswith(("LISTEN_FDS=", "LISTEN_PID="))]
         launch.env += [f"LISTEN_FDS={listen}", "LISTEN_PID=1"]
     _plan_namespaces(spec, launch)
-    launch.setup_dev = not any(m.destination.rstrip("/") == "/dev" and m.is_bind
-                               for m in spec.mounts)
-    launch.runtime_hooks = bool(spec.hooks["prestart"] or spec.hooks["createRuntime"])
-    launch.hook_state = {"ociVersion": spec.oci_version, "id": cid, "bundle": spec.bundle,
-                         "annotations": spec.annotations}
+    _plan_rootfs(spec, launch)
+    _plan_hooks(spec, cid, launch)
     if spec.has_new_namespace("pid"):
         launch.init_pid_in_container = 1
     launching.plan_linux_process(spec, launch)
     return launch
+
+
+def _plan_rootfs(spec: bundle.Spec, launch: Launch) -> None:
+    launch.root_path = spec.root_path
+    launch.root_readonly = spec.root_readonly
+    launch.rootfs_propagation = spec.rootfs_propagation
+    launch.bundle = spec.bundle
+    launch.mounts = spec.mounts
+    launch.mount_label = spec.mount_label
+    launch.setup_dev = not any(m.destination.rstrip("/") == "/dev" and m.is_bind
+                               for m in spec.mounts)
+    launch.devices = spec.devices
+    launch.readonly_paths = spec.readonly_paths
+    launch.masked_paths = spec.masked_paths
+    launch.sysctl = spec.sysctl
+    if spec.namespace("uts") is not None:
+        # Without a UTS namespace of its own they would be the host's.
+        launch.hostname = spec.hostname
+        launch.domainname = spec.domainname
+
+
+def _plan_hooks(spec: bundle.Spec, cid: str, launch: Launch) -> None:
+    launch.runtime_hooks = bool(spec.hooks["prestart"] or spec.hooks["createRuntime"])
+    launch.create_container_hooks = spec.hooks["createContainer"]
+    launch.start_container_hooks = spec.hooks["startContainer"]
+    launch.hook_state = {"ociVersion": spec.oci_version, "id": cid, "bundle": spec.bundle,
+                         "annotations": spec.annotations}
 
 
 def _plan_namespaces(spec: bundle.Spec, launch: Launch) -> None:
@@ -318,6 +341,10 @@ def _plan_namespaces(spec: bundle.Spec, launch: Launch) -> None:
         else:
             flags |= namespaces.clone_flag(ns.type)
     launch.new_ns_flags = flags
+    launch.uid_map = "".join(m.line() for m in spec.uid_mappings)
+    launch.gid_map = "".join(m.line() for m in spec.gid_mappings)
+    launch.time_offsets = spec.time_offsets
+    launch.has_cgroupns = spec.namespace("cgroup") is not None
     launch.new_netns = spec.has_new_namespace("network")
     launch.has_mountns = spec.namespace("mount") is not None
     launch.in_userns = spec.namespace("user") is not None or proc.in_user_namespace()

@@ -108,7 +108,6 @@ def _plan(spec: bundle.Spec, record: state.Record, p: bundle.Process, extra: int
     launch = Launch()
     launch.exec_mode = True
     launch.id = record.id
-    launch.spec = spec
     launch.extra_fds = extra
     launching.plan_process(launch, p)
     launching.plan_linux_process(spec, launch)

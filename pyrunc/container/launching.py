@@ -39,6 +39,7 @@ def check_terminal(terminal: bool, console_socket: str, detach: bool) -> None:
 def plan_process(launch: Launch, p: bundle.Process) -> None:
     """A process's own settings, resolved before any fork (so errors and
     warnings reach the caller): shared by the init and `exec`."""
+    launch.has_process = True
     launch.args = p.args
     launch.env = list(p.env)
     launch.cwd = p.cwd
@@ -64,13 +65,17 @@ def plan_process(launch: Launch, p: bundle.Process) -> None:
 
 
 def plan_linux_process(spec: bundle.Spec, launch: Launch) -> None:
-    """linux.personality and linux.memoryPolicy: for the init and, as in runc,
-    for every exec'd process too."""
+    """What the container's config imposes on each of its processes, the init
+    and, as in runc, every exec'd one: linux.personality, linux.memoryPolicy,
+    the seccomp profile, and the cpuset the scheduler step must know of."""
     if spec.personality is not None:
         launch.personality = sched.PERSONALITIES[spec.personality[0]]
     if spec.memory_policy is not None:
         mode, nodes = sched.mempolicy(*spec.memory_policy)
         launch.mempolicy = (mode,) + sched.nodemask(nodes)
+    launch.seccomp_profile = spec.seccomp
+    cpu = spec.resources.cpu
+    launch.allowed_cpus = (cpu.cpus or "") if cpu is not None else ""
 
 
 def open_console(launch: Launch, console_socket: str) -> int:
