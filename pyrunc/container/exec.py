@@ -18,13 +18,26 @@ from .ops import open_container, stored_spec
 
 
 class ExecOptions:
-    __slots__ = ("process_file", "args", "env", "cwd", "user", "additional_gids", "caps",
-                 "no_new_privs", "tty", "apparmor", "process_label", "console_socket",
-                 "pidfd_socket", "detach", "pid_file", "preserve_fds", "cgroup", "ignore_paused")
+    """`exec`'s flags, built once by the command handler and passed down as
+    they are; `process` goes to bundle.exec_process unless --process names a
+    process.json."""
 
-    def __init__(self, **kw: object) -> None:
-        for name in self.__slots__:
-            setattr(self, name, kw.get(name))
+    __slots__ = ("process", "process_file", "console_socket", "pidfd_socket", "detach",
+                 "pid_file", "preserve_fds", "cgroup", "ignore_paused")
+
+    def __init__(self, process: bundle.ProcessFlags, process_file: str = "",
+                 console_socket: str = "", pidfd_socket: str = "", detach: bool = False,
+                 pid_file: str = "", preserve_fds: int = 0, cgroup: list[str] | None = None,
+                 ignore_paused: bool = False) -> None:
+        self.process = process
+        self.process_file = process_file
+        self.console_socket = console_socket
+        self.pidfd_socket = pidfd_socket
+        self.detach = detach
+        self.pid_file = pid_file
+        self.preserve_fds = preserve_fds
+        self.cgroup: list[str] = cgroup or []  # [controller:]path, each
+        self.ignore_paused = ignore_paused
 
 
 def _process(o: ExecOptions, config_process: dict | None) -> bundle.Process:
@@ -37,12 +50,9 @@ def _process(o: ExecOptions, config_process: dict | None) -> bundle.Process:
         except ValueError as err:
             raise PyruncError(f"--process {o.process_file}: invalid JSON: {err}") from None
         return bundle.load_process(doc, "process")
-    if not o.args:
+    if not o.process.args:
         raise PyruncError("exec: no command given (args or --process)")
-    return bundle.exec_process(config_process, o.args, o.env or [], o.cwd or "",
-                               o.user or "", o.additional_gids or [], o.caps or [],
-                               bool(o.no_new_privs), bool(o.tty), o.apparmor or "",
-                               o.process_label or "")
+    return bundle.exec_process(config_process, o.process)
 
 
 def exec_process(root: str, cid: str, o: ExecOptions) -> int:
@@ -56,20 +66,19 @@ def exec_process(root: str, cid: str, o: ExecOptions) -> int:
         raise StateError("cannot exec in a container that is being created")
     spec = stored_spec(record)
     proc_ = _process(o, (spec.process.raw if spec.process else None))
-    launching.check_terminal(proc_.terminal, o.console_socket or "", bool(o.detach))
-    extra = o.preserve_fds or 0
-    parent.check_extra_fds(extra)
-    launch = _plan(spec, record, proc_, extra)
-    manager = _cgroup(record, o.cgroup or [])
+    launching.check_terminal(proc_.terminal, o.console_socket, o.detach)
+    parent.check_extra_fds(o.preserve_fds)
+    launch = _plan(spec, record, proc_, o.preserve_fds)
+    manager = _cgroup(record, o.cgroup)
     forwarder = foreground.Forwarder()
     if not o.detach:
         forwarder.install()
     receive = -1
     pidfd = None
     try:
-        receive = launching.open_console(launch, o.console_socket or "")
+        receive = launching.open_console(launch, o.console_socket)
         _initial_affinity(proc_)
-        pidfd = launching.PidfdSocket(o.pidfd_socket or "")
+        pidfd = launching.PidfdSocket(o.pidfd_socket)
         pid = parent.launch(launch, _Callbacks(manager, record, spec))
         pidfd.send(pid)
     except BaseException:
