@@ -339,22 +339,44 @@ def load_process(doc: object, where: str) -> Process:
     return proc
 
 
-def exec_process(base: dict | None, args: list[str], env: list[str], cwd: str, user: str,
-                 additional_gids: list[str], caps: list[str], no_new_privs: bool, tty: bool,
-                 apparmor: str, label: str) -> Process:
+class ProcessFlags:
+    """runc exec's flags that shape the process (`exec ID CMD...` without
+    --process), as the command line gave them; "" and [] mean not given."""
+
+    __slots__ = ("args", "env", "cwd", "user", "additional_gids", "caps", "no_new_privs",
+                 "tty", "apparmor", "process_label")
+
+    def __init__(self, args: list[str], env: list[str] | None = None, cwd: str = "",
+                 user: str = "", additional_gids: list[str] | None = None,
+                 caps: list[str] | None = None, no_new_privs: bool = False,
+                 tty: bool = False, apparmor: str = "", process_label: str = "") -> None:
+        self.args = args
+        self.env: list[str] = env or []
+        self.cwd = cwd
+        self.user = user            # uid[:gid]
+        self.additional_gids: list[str] = additional_gids or []
+        self.caps: list[str] = caps or []
+        self.no_new_privs = no_new_privs
+        self.tty = tty
+        self.apparmor = apparmor
+        self.process_label = process_label
+
+
+def exec_process(base: dict | None, flags: ProcessFlags) -> Process:
     """`exec ID CMD...`: the container's process settings with runc exec's
     flags on top."""
     raw = dict(base or {})
-    raw["args"] = list(args)
+    raw["args"] = list(flags.args)
     merged = list(raw.get("env") or [])
-    for item in env:
+    for item in flags.env:
         key = item.split("=", 1)[0] + "="
         merged = [e for e in merged if not e.startswith(key)] + [item]
     raw["env"] = merged
-    if cwd:
-        raw["cwd"] = cwd
+    if flags.cwd:
+        raw["cwd"] = flags.cwd
     raw.setdefault("cwd", "/")
     u = dict(raw.get("user") or {"uid": 0, "gid": 0})
+    user = flags.user
     if user:
         uid, _, gid = user.partition(":")
         if not uid.isdigit() or (gid and not gid.isdigit()):
@@ -362,14 +384,15 @@ def exec_process(base: dict | None, args: list[str], env: list[str], cwd: str, u
         u["uid"] = int(uid)
         if gid:
             u["gid"] = int(gid)
-    if additional_gids:
+    if flags.additional_gids:
         gids = []
-        for g in additional_gids:
+        for g in flags.additional_gids:
             if not g.isdigit():
                 raise ConfigError(f"--additional-gids: {g!r} is not a number")
             gids.append(int(g))
         u["additionalGids"] = gids
     raw["user"] = u
+    caps = flags.caps
     if caps:
         # runc's rule since CVE-2022-29162: --cap goes into the bounding,
         # effective and permitted sets, never into inheritable (a process
@@ -383,13 +406,13 @@ def exec_process(base: dict | None, args: list[str], env: list[str], cwd: str, u
         for key in keys:
             c[key] = list(dict.fromkeys(list(c.get(key) or []) + list(caps)))
         raw["capabilities"] = c
-    if no_new_privs:
+    if flags.no_new_privs:
         raw["noNewPrivileges"] = True
-    raw["terminal"] = tty
-    if apparmor:
-        raw["apparmorProfile"] = apparmor
-    if label:
-        raw["selinuxLabel"] = label
+    raw["terminal"] = flags.tty
+    if flags.apparmor:
+        raw["apparmorProfile"] = flags.apparmor
+    if flags.process_label:
+        raw["selinuxLabel"] = flags.process_label
     validator().validate_def(raw, "Process", "process")
     proc = Process(raw)
     check_process(proc, "process")

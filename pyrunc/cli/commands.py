@@ -128,17 +128,20 @@ def cmd_spec(ctx: Context, o: dict, args: list[str]) -> int:
 
 def cmd_exec(ctx: Context, o: dict, args: list[str]) -> int:
     from .. import log
+    from ..bundle import ProcessFlags
     from ..container.exec import ExecOptions, exec_process
 
-    opts = ExecOptions(process_file=o.get("process"), args=args[1:], env=o.get("env"),
-                       cwd=o.get("cwd"), user=o.get("user"),
-                       additional_gids=o.get("additional_gids"), caps=o.get("cap"),
-                       no_new_privs=o.get("no_new_privs"), tty=o.get("tty"),
-                       apparmor=o.get("apparmor"), process_label=o.get("process_label"),
-                       console_socket=o.get("console_socket"),
-                       pidfd_socket=o.get("pidfd_socket"), detach=o.get("detach"),
-                       pid_file=o.get("pid_file"), preserve_fds=o.get("preserve_fds"),
-                       cgroup=o.get("cgroup"), ignore_paused=o.get("ignore_paused"))
+    # Built once; exec and bundle.exec_process take them as they are.
+    flags = ProcessFlags(args[1:], env=o.get("env"), cwd=o.get("cwd") or "",
+                         user=o.get("user") or "", additional_gids=o.get("additional_gids"),
+                         caps=o.get("cap"), no_new_privs=bool(o.get("no_new_privs")),
+                         tty=bool(o.get("tty")), apparmor=o.get("apparmor") or "",
+                         process_label=o.get("process_label") or "")
+    opts = ExecOptions(flags, process_file=o.get("process") or "",
+                       console_socket=o.get("console_socket") or "",
+                       pidfd_socket=o.get("pidfd_socket") or "", detach=bool(o.get("detach")),
+                       pid_file=o.get("pid_file") or "", preserve_fds=o.get("preserve_fds") or 0,
+                       cgroup=o.get("cgroup"), ignore_paused=bool(o.get("ignore_paused")))
     try:
         return exec_process(ctx.root, args[0], opts)
     except PyruncError as err:

@@ -13,15 +13,17 @@ from ..state import OCI_VERSION
 from ..cgroups import FROZEN, CgroupManager
 from ..cgroups import devices as cgdevices
 from ..errors import ContainerExists, PyruncError
-from ..linux import capabilities, mountinfo, namespaces, proc, rlimits, sched
+from ..linux import mountinfo, namespaces, proc
 from ..process import parent
 from ..process.launch import Launch
+from . import launching
 
 
 class CreateOptions:
+    """`create` and `run`'s flags, built once by the command handler."""
+
     __slots__ = ("bundle", "pid_file", "console_socket", "pidfd_socket", "no_pivot",
-                 "no_new_keyring", "preserve_fds", "systemd_cgroup", "rootless", "detach",
-                 "console_fd")
+                 "no_new_keyring", "preserve_fds", "systemd_cgroup", "rootless", "detach")
 
     def __init__(self, bundle: str = ".", pid_file: str = "", console_socket: str = "",
                  no_pivot: bool = False, no_new_keyring: bool = False, preserve_fds: int = 0,
@@ -36,64 +38,57 @@ class CreateOptions:
         self.preserve_fds = preserve_fds
         self.systemd_cgroup = systemd_cgroup
         self.rootless = rootless
+        # False: `run` in the foreground, where a terminal without
+        # --console-socket is proxied to the caller's own.
         self.detach = detach
-        # `run` in the foreground: one end of a socketpair that takes the pty
-        # master when the process has a terminal and no --console-socket.
-        self.console_fd = -1
 
 
 class Created:
-    """What create hands to `run`: the container and its init."""
+    """What create hands to `run`: the container, its init, and (foreground
+    `run` with a proxied terminal) the socket the pty master arrives on."""
 
-    def __init__(self, cdir: state.ContainerDir, record: state.Record, pid: int,
-                 terminal: bool = False) -> None:
+    def __init__(self, cdir: state.ContainerDir, record: state.Record, pid: int) -> None:
         self.cdir = cdir
         self.record = record
         self.pid = pid
-        self.terminal = terminal
-
-
-def _listen_fds() -> int:
-    """systemd socket activation: fds passed to us for the container."""
-    count = os.environ.get("LISTEN_FDS", "")
-    if count.isdigit() and os.environ.get("LISTEN_PID", "") == str(os.getpid()):
-        return int(count)
-    return 0
+        self.console = -1  # launching.receive_master takes it
 
 
 def create(root: str, cid: str, opts: CreateOptions) -> Created:
     cdir = state.ContainerDir(root, cid)  # validates the id
     if opts.preserve_fds < 0:
         raise PyruncError("--preserve-fds: must not be negative")
-    listen = _listen_fds()
+    listen = launching.listen_fds()
     parent.check_extra_fds(listen + opts.preserve_fds)
     if opts.systemd_cgroup:
         raise PyruncError("--systemd-cgroup: the systemd cgroup driver is not supported by "
                           "this version of pyrunc (use the cgroupfs driver)")
     spec = bundle.load(opts.bundle)
-    _check_terminal(spec, opts)
-    launch = _plan(spec, cid, opts, listen)
-    pidfd_sock = -1
+    launching.check_terminal(spec.process is not None and spec.process.terminal,
+                             opts.console_socket, opts.detach)
+    launch = plan_init(spec, cid, opts, listen)
+    receive = -1
+    pidfd = None
     try:
-        if opts.pidfd_socket:
-            from ..linux import console
-
-            pidfd_sock = console.connect(opts.pidfd_socket, "--pidfd-socket")
-        return _create(cdir, spec, launch, opts, pidfd_sock)
+        receive = launching.open_console(launch, opts.console_socket)
+        pidfd = launching.PidfdSocket(opts.pidfd_socket)
+        created = _create(cdir, spec, launch, opts, pidfd)
+    except BaseException:
+        if receive >= 0:
+            os.close(receive)
+        raise
     finally:
-        if pidfd_sock >= 0:
-            os.close(pidfd_sock)
-        # The namespaces to join were opened by _plan; the children have
+        if pidfd is not None:
+            pidfd.close()
+        # The console socket and the namespaces to join: the children have
         # their own copies.
-        for _kind, fd, _path in launch.join_fds:
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+        launching.release(launch)
+    created.console = receive
+    return created
 
 
 def _create(cdir: state.ContainerDir, spec: bundle.Spec, launch: Launch,
-            opts: CreateOptions, pidfd_sock: int) -> Created:
+            opts: CreateOptions, pidfd: launching.PidfdSocket) -> Created:
     cid = cdir.id
     if cdir.exists():
         # The id's own error comes first (its cgroup would be busy too);
@@ -138,31 +133,17 @@ def _create(cdir: state.ContainerDir, spec: bundle.Spec, launch: Launch,
             pid = parent.launch(launch, _Callbacks(cdir, record, manager, spec, rules))
         finally:
             os.close(launch.fifo_fd)
-        if pidfd_sock >= 0:
-            from ..linux import console
-
-            console.send_pidfd(os.dup(pidfd_sock), pid)
+        pidfd.send(pid)
         record.creating = False
         cdir.save(record)
         if opts.pid_file:
-            write_pid_file(opts.pid_file, pid)
-        return Created(cdir, record, pid, launch.terminal)
+            launching.write_pid_file(opts.pid_file, pid)
+        return Created(cdir, record, pid)
     except BaseException:
         _undo(cdir, manager, pid, record)
         raise
     finally:
         cdir.unlock()
-
-
-def _check_terminal(spec: bundle.Spec, opts: CreateOptions) -> None:
-    """runc's rules (runtime-callers.md section 5.1)."""
-    terminal = spec.process is not None and spec.process.terminal
-    if terminal and not opts.console_socket and opts.console_fd < 0:
-        raise PyruncError("cannot allocate tty if pyrunc will detach without setting "
-                          "console socket")
-    if opts.console_socket and not terminal:
-        raise PyruncError("cannot use console socket if pyrunc will not detach or "
-                          "allocate tty")
 
 
 def _undo(cdir: state.ContainerDir, manager: CgroupManager, pid: int,
@@ -250,7 +231,7 @@ class _Callbacks(parent.Callbacks):
     def seccomp_listener(self, pid: int, fd: int) -> None:
         state_obj = self.record.oci_state("creating")
         state_obj["pid"] = pid
-        send_to_seccomp_agent(self.spec.seccomp, state_obj, pid, fd)
+        launching.send_to_seccomp_agent(self.spec.seccomp, state_obj, pid, fd)
 
     def runtime_hooks(self, pid: int) -> None:
         state_obj = self.record.oci_state("creating")
@@ -290,78 +271,56 @@ def _host_mounts_record(spec: bundle.Spec) -> dict | None:
     return {"root": root, "before": [m.id for m in mountinfo.under(mountinfo.read(), root)]}
 
 
-def _plan(spec: bundle.Spec, cid: str, opts: CreateOptions, listen: int) -> Launch:
-    """Resolve everything the init needs, so errors surface before any fork."""
+def plan_init(spec: bundle.Spec, cid: str, opts: CreateOptions, listen: int) -> Launch:
+    """Resolve everything the init needs, so errors surface before any fork;
+    the config's decisions become plain values of the Launch."""
     # config.md#configProcess: process is REQUIRED only when start is called;
     # without it the container is created and `start` fails (the init does).
     p = spec.process
     launch = Launch()
     launch.id = cid
-    launch.spec = spec
     launch.no_pivot = opts.no_pivot
     launch.no_new_keyring = opts.no_new_keyring
-    launch.listen_fds = listen
     launch.extra_fds = listen + opts.preserve_fds
     if p is not None:
-        plan_process(spec, launch, p)
+        launching.plan_process(launch, p)
     if listen:
         launch.env = [e for e in launch.env if not e.startswith(("LISTEN_FDS=", "LISTEN_PID="))]
         launch.env += [f"LISTEN_FDS={listen}", "LISTEN_PID=1"]
     _plan_namespaces(spec, launch)
-    launch.setup_dev = not any(m.destination.rstrip("/") == "/dev" and m.is_bind
-                               for m in spec.mounts)
-    launch.runtime_hooks = bool(spec.hooks["prestart"] or spec.hooks["createRuntime"])
-    launch.hook_state = {"ociVersion": spec.oci_version, "id": cid, "bundle": spec.bundle,
-                         "annotations": spec.annotations}
+    _plan_rootfs(spec, launch)
+    _plan_hooks(spec, cid, launch)
     if spec.has_new_namespace("pid"):
         launch.init_pid_in_container = 1
-    plan_linux_process(spec, launch)
-    if p is not None and p.terminal:
-        if opts.console_socket:
-            from ..linux import console
-
-            launch.console_fd = console.connect(opts.console_socket)
-        else:
-            launch.console_fd = opts.console_fd
-            launch.proxied_terminal = True
+    launching.plan_linux_process(spec, launch)
     return launch
 
 
-def plan_linux_process(spec: bundle.Spec, launch: Launch) -> None:
-    """linux.personality and linux.memoryPolicy: for the init and, as in runc,
-    for every exec'd process too."""
-    if spec.personality is not None:
-        launch.personality = sched.PERSONALITIES[spec.personality[0]]
-    if spec.memory_policy is not None:
-        mode, nodes = sched.mempolicy(*spec.memory_policy)
-        launch.mempolicy = (mode,) + sched.nodemask(nodes)
+def _plan_rootfs(spec: bundle.Spec, launch: Launch) -> None:
+    launch.root_path = spec.root_path
+    launch.root_readonly = spec.root_readonly
+    launch.rootfs_propagation = spec.rootfs_propagation
+    launch.bundle = spec.bundle
+    launch.mounts = spec.mounts
+    launch.mount_label = spec.mount_label
+    launch.setup_dev = not any(m.destination.rstrip("/") == "/dev" and m.is_bind
+                               for m in spec.mounts)
+    launch.devices = spec.devices
+    launch.readonly_paths = spec.readonly_paths
+    launch.masked_paths = spec.masked_paths
+    launch.sysctl = spec.sysctl
+    if spec.namespace("uts") is not None:
+        # Without a UTS namespace of its own they would be the host's.
+        launch.hostname = spec.hostname
+        launch.domainname = spec.domainname
 
 
-def plan_process(spec: bundle.Spec, launch: Launch, p: bundle.Process) -> None:
-    """A process's own settings, resolved before any fork (so errors and
-    warnings reach the caller): shared by the init and `exec`."""
-    launch.args = p.args
-    launch.env = list(p.env)
-    launch.cwd = p.cwd
-    launch.user = p.user
-    launch.umask = p.user.umask
-    launch.no_new_privileges = p.no_new_privileges
-    launch.oom_score_adj = p.oom_score_adj
-    if p.capabilities is not None:
-        sets = {name: getattr(p.capabilities, name) for name in capabilities.SETS}
-        launch.caps, warnings = capabilities.resolve(sets, "process.capabilities")
-        for w in warnings:
-            log.warning(w)
-    launch.rlimits = rlimits.resolve([(r.type, r.soft, r.hard) for r in p.rlimits],
-                                     "process.rlimits")
-    if p.io_priority is not None:
-        launch.ioprio = sched.ioprio_value(*p.io_priority)
-    if p.scheduler is not None:
-        launch.sched_attr = sched.sched_attr(*p.scheduler)
-    launch.apparmor_profile = p.apparmor_profile
-    launch.selinux_label = p.selinux_label
-    launch.terminal = p.terminal
-    launch.console_size = p.console_size
+def _plan_hooks(spec: bundle.Spec, cid: str, launch: Launch) -> None:
+    launch.runtime_hooks = bool(spec.hooks["prestart"] or spec.hooks["createRuntime"])
+    launch.create_container_hooks = spec.hooks["createContainer"]
+    launch.start_container_hooks = spec.hooks["startContainer"]
+    launch.hook_state = {"ociVersion": spec.oci_version, "id": cid, "bundle": spec.bundle,
+                         "annotations": spec.annotations}
 
 
 def _plan_namespaces(spec: bundle.Spec, launch: Launch) -> None:
@@ -379,6 +338,10 @@ def _plan_namespaces(spec: bundle.Spec, launch: Launch) -> None:
         else:
             flags |= namespaces.clone_flag(ns.type)
     launch.new_ns_flags = flags
+    launch.uid_map = "".join(m.line() for m in spec.uid_mappings)
+    launch.gid_map = "".join(m.line() for m in spec.gid_mappings)
+    launch.time_offsets = spec.time_offsets
+    launch.has_cgroupns = spec.namespace("cgroup") is not None
     launch.new_netns = spec.has_new_namespace("network")
     launch.has_mountns = spec.namespace("mount") is not None
     launch.in_userns = spec.namespace("user") is not None or proc.in_user_namespace()
@@ -386,31 +349,3 @@ def _plan_namespaces(spec: bundle.Spec, launch: Launch) -> None:
 
 def _device_rules(spec: bundle.Spec) -> list[cgdevices.Rule]:
     return cgdevices.effective_rules(spec.device_rules)
-
-
-def send_to_seccomp_agent(sc: bundle.Seccomp, state_obj: dict, pid: int, fd: int) -> None:
-    """config-linux.md#containerprocessstate, with the notify fd."""
-    from .. import jsonio
-    from ..linux import seccomp
-
-    payload = {"ociVersion": state.OCI_VERSION, "fds": ["seccompFd"], "pid": pid,
-               "state": state_obj}
-    if sc.listener_metadata:
-        payload["metadata"] = sc.listener_metadata
-    seccomp.send_listener_fd(sc.listener_path, fd, jsonio.dumps(payload).encode())
-
-
-def write_pid_file(path: str, pid: int) -> None:
-    """Bare digits, no newline (go-runc parses it strictly), written to a temp
-    file beside it and renamed into place."""
-    path = os.path.abspath(path)
-    tmp = os.path.join(os.path.dirname(path), "." + os.path.basename(path))
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
-        try:
-            os.write(fd, str(pid).encode())
-        finally:
-            os.close(fd)
-        os.rename(tmp, path)
-    except OSError as err:
-        raise PyruncError(f"--pid-file {path}: {err.strerror}") from None

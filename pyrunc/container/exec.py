@@ -13,19 +13,31 @@ from ..errors import PyruncError, StateError
 from ..linux import namespaces, proc
 from ..process import parent
 from ..process.launch import Launch
-from . import foreground
-from .create import plan_linux_process, plan_process, send_to_seccomp_agent, write_pid_file
+from . import foreground, launching
 from .ops import open_container, stored_spec
 
 
 class ExecOptions:
-    __slots__ = ("process_file", "args", "env", "cwd", "user", "additional_gids", "caps",
-                 "no_new_privs", "tty", "apparmor", "process_label", "console_socket",
-                 "pidfd_socket", "detach", "pid_file", "preserve_fds", "cgroup", "ignore_paused")
+    """`exec`'s flags, built once by the command handler and passed down as
+    they are; `process` goes to bundle.exec_process unless --process names a
+    process.json."""
 
-    def __init__(self, **kw: object) -> None:
-        for name in self.__slots__:
-            setattr(self, name, kw.get(name))
+    __slots__ = ("process", "process_file", "console_socket", "pidfd_socket", "detach",
+                 "pid_file", "preserve_fds", "cgroup", "ignore_paused")
+
+    def __init__(self, process: bundle.ProcessFlags, process_file: str = "",
+                 console_socket: str = "", pidfd_socket: str = "", detach: bool = False,
+                 pid_file: str = "", preserve_fds: int = 0, cgroup: list[str] | None = None,
+                 ignore_paused: bool = False) -> None:
+        self.process = process
+        self.process_file = process_file
+        self.console_socket = console_socket
+        self.pidfd_socket = pidfd_socket
+        self.detach = detach
+        self.pid_file = pid_file
+        self.preserve_fds = preserve_fds
+        self.cgroup: list[str] = cgroup or []  # [controller:]path, each
+        self.ignore_paused = ignore_paused
 
 
 def _process(o: ExecOptions, config_process: dict | None) -> bundle.Process:
@@ -38,12 +50,9 @@ def _process(o: ExecOptions, config_process: dict | None) -> bundle.Process:
         except ValueError as err:
             raise PyruncError(f"--process {o.process_file}: invalid JSON: {err}") from None
         return bundle.load_process(doc, "process")
-    if not o.args:
+    if not o.process.args:
         raise PyruncError("exec: no command given (args or --process)")
-    return bundle.exec_process(config_process, o.args, o.env or [], o.cwd or "",
-                               o.user or "", o.additional_gids or [], o.caps or [],
-                               bool(o.no_new_privs), bool(o.tty), o.apparmor or "",
-                               o.process_label or "")
+    return bundle.exec_process(config_process, o.process)
 
 
 def exec_process(root: str, cid: str, o: ExecOptions) -> int:
@@ -57,69 +66,32 @@ def exec_process(root: str, cid: str, o: ExecOptions) -> int:
         raise StateError("cannot exec in a container that is being created")
     spec = stored_spec(record)
     proc_ = _process(o, (spec.process.raw if spec.process else None))
-    if proc_.terminal and o.detach and not o.console_socket:
-        raise PyruncError("cannot allocate tty if pyrunc will detach without setting "
-                          "console socket")
-    if o.console_socket and not proc_.terminal:
-        raise PyruncError("cannot use console socket if pyrunc will not detach or "
-                          "allocate tty")
-    extra = o.preserve_fds or 0
-    parent.check_extra_fds(extra)
-    launch = _plan(spec, record, proc_, extra)
-    manager = _cgroup(record, o.cgroup or [])
+    launching.check_terminal(proc_.terminal, o.console_socket, o.detach)
+    parent.check_extra_fds(o.preserve_fds)
+    launch = _plan(spec, record, proc_, o.preserve_fds)
+    manager = _cgroup(record, o.cgroup)
     forwarder = foreground.Forwarder()
     if not o.detach:
         forwarder.install()
     receive = -1
-    if proc_.terminal:
-        if o.console_socket:
-            from ..linux import console
-
-            launch.console_fd = console.connect(o.console_socket)
-        else:
-            import _socket
-
-            ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM
-                                              | _socket.SOCK_CLOEXEC)
-            receive, launch.console_fd = ours.detach(), theirs.detach()
-            launch.proxied_terminal = True
-    initial, _final = proc_.exec_cpu_affinity
-    if initial:
-        from ..linux import sched
-
-        cpus = sched.parse_list(initial, "process.execCPUAffinity.initial")
-        os.sched_setaffinity(0, cpus)
-        # runc's nsexec logs the same line: the intermediate starts with it.
-        log.debug(f"nsexec (pyrunc's intermediate): affinity: {sched.affinity_mask(cpus):#x}")
-    pidfd_sock = -1
+    pidfd = None
     try:
-        if o.pidfd_socket:
-            from ..linux import console
-
-            pidfd_sock = console.connect(o.pidfd_socket, "--pidfd-socket")
+        receive = launching.open_console(launch, o.console_socket)
+        _initial_affinity(proc_)
+        pidfd = launching.PidfdSocket(o.pidfd_socket)
         pid = parent.launch(launch, _Callbacks(manager, record, spec))
-        if pidfd_sock >= 0:
-            from ..linux import console
-
-            sock, pidfd_sock = pidfd_sock, -1  # send_pidfd closes it
-            console.send_pidfd(sock, pid)
-    finally:
-        for fd in (launch.console_fd, pidfd_sock) + tuple(fd for _k, fd, _p in launch.join_fds):
-            if fd >= 0:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
-    master = -1
-    if receive >= 0:
-        from ..linux import console
-
-        try:
-            master = console.recv_master(receive)
-        finally:
+        pidfd.send(pid)
+    except BaseException:
+        if receive >= 0:
             os.close(receive)
+        raise
+    finally:
+        if pidfd is not None:
+            pidfd.close()
+        launching.release(launch)
+    master = launching.receive_master(receive) if receive >= 0 else -1
     if o.pid_file:
-        write_pid_file(o.pid_file, pid)
+        launching.write_pid_file(o.pid_file, pid)
     if o.detach:
         return 0
     forwarder.start(pid)
@@ -128,20 +100,32 @@ def exec_process(root: str, cid: str, o: ExecOptions) -> int:
     return foreground.wait(pid)
 
 
+def _initial_affinity(p: bundle.Process) -> None:
+    """process.execCPUAffinity.initial: pyrunc takes it before forking, so
+    the intermediate starts with it."""
+    initial, _final = p.exec_cpu_affinity
+    if initial:
+        from ..linux import sched
+
+        cpus = sched.parse_list(initial, "process.execCPUAffinity.initial")
+        os.sched_setaffinity(0, cpus)
+        # runc's nsexec logs the same line: the intermediate starts with it.
+        log.debug(f"nsexec (pyrunc's intermediate): affinity: {sched.affinity_mask(cpus):#x}")
+
+
 def _plan(spec: bundle.Spec, record: state.Record, p: bundle.Process, extra: int) -> Launch:
     launch = Launch()
     launch.exec_mode = True
     launch.id = record.id
-    launch.spec = spec
     launch.extra_fds = extra
-    plan_process(spec, launch, p)
-    plan_linux_process(spec, launch)
-    initial, _final = p.exec_cpu_affinity
-    launch.reset_affinity = not initial and not _final
-    if _final:
+    launching.plan_process(launch, p)
+    launching.plan_linux_process(spec, launch)
+    initial, final = p.exec_cpu_affinity
+    launch.reset_affinity = not initial and not final
+    if final:
         from ..linux import sched
 
-        launch.cpu_affinity = sched.parse_list(_final, "process.execCPUAffinity.final")
+        launch.cpu_affinity = sched.parse_list(final, "process.execCPUAffinity.final")
     launch.join_fds = _join_fds(spec, record)
     return launch
 
@@ -215,4 +199,5 @@ class _Callbacks(parent.Callbacks):
         raise PyruncError("exec: hooks are not run for exec'd processes")
 
     def seccomp_listener(self, pid: int, fd: int) -> None:
-        send_to_seccomp_agent(self.spec.seccomp, self.record.oci_state("running"), pid, fd)
+        launching.send_to_seccomp_agent(self.spec.seccomp, self.record.oci_state("running"),
+                                        pid, fd)

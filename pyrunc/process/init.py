@@ -63,20 +63,20 @@ class Init:
         self.proc = procfs.ProcHandle.open(subset_pid=True)
 
     def prepare_root(self) -> None:
-        spec = self.launch.spec
-        rootfs.prepare_root(spec.root_path, spec.rootfs_propagation)
-        self.rootfd = rootfs.open_root(spec.root_path)
+        launch = self.launch
+        rootfs.prepare_root(launch.root_path, launch.rootfs_propagation)
+        self.rootfd = rootfs.open_root(launch.root_path)
 
     def open_root(self) -> None:
-        self.rootfd = rootfs.open_root(self.launch.spec.root_path)
+        self.rootfd = rootfs.open_root(self.launch.root_path)
 
     def mounts(self) -> None:
-        spec = self.launch.spec
-        cgroupns = self.launch.new_cgroupns or spec.namespace("cgroup") is not None
-        for i, m in enumerate(spec.mounts):
+        launch = self.launch
+        for i, m in enumerate(launch.mounts):
             later = rootfs.mount_entry(self.rootfd, i, m.destination, m.source, m.type,
-                                       m.options, spec.bundle, self.launch.in_userns,
-                                       self.launch.cgroup_views, cgroupns, spec.mount_label)
+                                       m.options, launch.bundle, launch.in_userns,
+                                       launch.cgroup_views, launch.has_cgroupns,
+                                       launch.mount_label)
             if later is not None:
                 self.read_only_later.append((i, later))
 
@@ -92,7 +92,7 @@ class Init:
             os.close(root)
 
     def devices(self) -> None:
-        configured = {d.path for d in self.launch.spec.devices}
+        configured = {d.path for d in self.launch.devices}
         # A configured device replaces the default one at the same path; the
         # defaults are config-linux.md#configLinuxDefaultDevices.
         nodes = [("linux.devices", n) for n in devices.default_nodes()
@@ -100,7 +100,7 @@ class Init:
             (f"linux.devices[{i}]", devices.Node(
                 d.path, d.type, d.major, d.minor,
                 d.file_mode if d.file_mode is not None else 0o666, d.uid or 0, d.gid or 0))
-            for i, d in enumerate(self.launch.spec.devices)]
+            for i, d in enumerate(self.launch.devices)]
         for field, node in nodes:
             with _field(field):
                 devices.create(self.rootfd, node, bind_from_host=self.launch.in_userns)
@@ -122,35 +122,35 @@ class Init:
         # without a mount namespace or mounts the root was never opened.
         if self.rootfd >= 0:
             os.fchdir(self.rootfd)
-        hooks.run_all("createContainer", self.launch.spec.hooks["createContainer"],
+        hooks.run_all("createContainer", self.launch.create_container_hooks,
                       self._hook_state("creating"), self.env)
 
     def switch_root(self) -> None:
-        spec = self.launch.spec
+        root = self.launch.root_path
         if self.rootfd >= 0:  # no mount namespace: the root was never opened
             os.close(self.rootfd)
             self.rootfd = -1
         if not self.launch.has_mountns:
-            rootfs.chroot_only(spec.root_path)
+            rootfs.chroot_only(root)
         elif self.launch.no_pivot:
-            rootfs.move_root(spec.root_path)
+            rootfs.move_root(root)
         else:
-            rootfs.pivot(spec.root_path)
+            rootfs.pivot(root)
 
     def root_propagation(self) -> None:
-        rootfs.set_root_propagation(self.launch.spec.rootfs_propagation)
+        rootfs.set_root_propagation(self.launch.rootfs_propagation)
 
     def readonly_root(self) -> None:
         rootfs.readonly_root()
 
     def hostname(self) -> None:
-        sc.sethostname(self.launch.spec.hostname)
+        sc.sethostname(self.launch.hostname)
 
     def domainname(self) -> None:
-        sc.setdomainname(self.launch.spec.domainname)
+        sc.setdomainname(self.launch.domainname)
 
     def sysctl(self) -> None:
-        sysctl.apply(self.launch.spec.sysctl)
+        sysctl.apply(self.launch.sysctl)
 
     def personality(self) -> None:
         sc.personality(self.launch.personality)
@@ -166,8 +166,7 @@ class Init:
         try:
             sc.sched_setattr(self.launch.sched_attr)
         except PyruncError as err:
-            cpu = self.launch.spec.resources.cpu
-            if getattr(err, "errno", 0) == errno.EPERM and cpu is not None and cpu.cpus:
+            if getattr(err, "errno", 0) == errno.EPERM and self.launch.allowed_cpus:
                 # sched_setattr(2): SCHED_DEADLINE needs an affinity of every CPU.
                 raise ConfigError("process.scheduler: process scheduler can't be used together "
                                   "with AllowedCPUs (linux.resources.cpu.cpus)") from None
@@ -182,11 +181,11 @@ class Init:
 
     def readonly_paths(self) -> None:
         with _field("linux.readonlyPaths"):
-            finalize.readonly_paths(self.launch.spec.readonly_paths)
+            finalize.readonly_paths(self.launch.readonly_paths)
 
     def masked_paths(self) -> None:
         with _field("linux.maskedPaths"):
-            finalize.mask_paths(self.launch.spec.masked_paths, self.launch.spec.mount_label)
+            finalize.mask_paths(self.launch.masked_paths, self.launch.mount_label)
 
     def session_keyring(self) -> None:
         try:
@@ -313,7 +312,7 @@ class Init:
         os.close(self.launch.fifo_fd)
 
     def start_container_hooks(self) -> None:
-        hooks.run_all("startContainer", self.launch.spec.hooks["startContainer"],
+        hooks.run_all("startContainer", self.launch.start_container_hooks,
                       self._hook_state("created"), self.env)  # runc's status for these hooks
 
     def no_process(self) -> None:
@@ -349,8 +348,6 @@ def _die_of_signal(signum: int, _frame) -> None:
 def steps(init: Init) -> list:
     """The setup steps, in kernel- and spec-mandated order."""
     launch = init.launch
-    spec = launch.spec
-    proc = spec.process
     # The init is born in the container's cgroups (the intermediate was placed
     # there before forking it), so the cgroup namespace created here is rooted
     # at the container's cgroup.
@@ -362,55 +359,56 @@ def steps(init: Init) -> list:
         out.append(init.loopback_up)
     if launch.has_mountns:
         out += [init.prepare_root, init.mounts]
-    elif spec.mounts:
+    elif launch.mounts:
         # config-linux.md#configLinuxNamespaces: the runtime's mount namespace
         # is inherited, so the mounts are made there (inside the rootfs, which
         # is not bound onto itself: the host's propagation stays as it is);
         # delete unmounts them.
         out += [init.open_root, init.mounts]
-    if launch.has_mountns or spec.mounts:
+    if launch.has_mountns or launch.mounts:
         if launch.setup_dev:
             out.append(init.devices)
         out.append(init.make_cwd)
     out.append(init.open_proc)
     if launch.runtime_hooks:
         out.append(init.runtime_hooks)
-    if spec.hooks["createContainer"]:
+    if launch.create_container_hooks:
         out.append(init.create_container_hooks)
     # config.md: the create hooks run before pivot_root.
     out.append(init.switch_root)
     if launch.terminal:
         # After the switch of root: the pty comes from the container's devpts.
         out.append(init.terminal)
-    if launch.has_mountns or spec.mounts:
+    if launch.has_mountns or launch.mounts:
         # Last of the rootfs work (runc's finalizeRootfs): /dev/console and
         # the hooks' changes are in place before /dev or a tmpfs turns read-only.
         out.append(init.read_only_mounts)
-    if launch.has_mountns and spec.root_readonly:
+    if launch.has_mountns and launch.root_readonly:
         out.append(init.readonly_root)
-    if spec.hostname is not None and spec.namespace("uts") is not None:
+    # Set by the planner only when the container has a UTS namespace.
+    if launch.hostname is not None:
         out.append(init.hostname)
-    if spec.domainname is not None and spec.namespace("uts") is not None:
+    if launch.domainname is not None:
         out.append(init.domainname)
-    if spec.sysctl:
+    if launch.sysctl:
         out.append(init.sysctl)
     if launch.personality is not None:
         out.append(init.personality)
-    if spec.readonly_paths:
+    if launch.readonly_paths:
         out.append(init.readonly_paths)
-    if spec.masked_paths:
+    if launch.masked_paths:
         out.append(init.masked_paths)
     # After the bind mounts above: an unbindable tree refuses them.
-    if launch.has_mountns and spec.rootfs_propagation:
+    if launch.has_mountns and launch.rootfs_propagation:
         out.append(init.root_propagation)
     if not launch.no_new_keyring:
         out.append(init.session_keyring)
-    if proc is None:
+    if not launch.has_process:
         # runtime.md#runtimeStart: created, but `start` gets an error.
         return out + [init.report_ready, init.await_start, init.no_process]
     out += process_steps(init)
     out += [init.report_ready, init.await_start]
-    if spec.hooks["startContainer"]:
+    if launch.start_container_hooks:
         out.append(init.start_container_hooks)
     out.append(init.exec)
     return out
@@ -432,7 +430,7 @@ def process_steps(init: Init) -> list:
     """The process's own settings, shared by the init and exec'd processes,
     in the order the kernel needs."""
     launch = init.launch
-    seccomp = launch.spec.seccomp is not None
+    seccomp = launch.seccomp_profile is not None
     # chdir first, as root (as runc does it): before a seccomp profile that
     # may refuse openat2 or getcwd is loaded, and whether or not the user
     # may search the directory.

@@ -22,7 +22,7 @@ def run(launch: Launch, chan: Channel) -> None:
         # its /proc/PID/exe (the host interpreter) opened by the container.
         syscalls.prctl(syscalls.PR_SET_DUMPABLE, 0)
         _close_inherited(launch, chan)
-        if launch.spec.seccomp is not None:
+        if launch.seccomp_profile is not None:
             _build_seccomp(launch, chan)
         joins_userns = any(kind == "user" for kind, _fd, _path in launch.join_fds)
         namespaces.join(launch.join_fds)
@@ -83,7 +83,7 @@ def _build_seccomp(launch: Launch, chan: Channel) -> None:
     debug log."""
     from ..linux import seccomp
 
-    sc = launch.spec.seccomp
+    sc = launch.seccomp_profile
     launch.seccomp, notes = seccomp.compile(sc.default_action, sc.default_errno,
                                             sc.architectures, sc.flags, sc.rules)
     for text in notes:

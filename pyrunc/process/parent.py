@@ -16,7 +16,8 @@ from .sync import Channel, child_fail
 
 
 class Callbacks:
-    """What the parent does at each point; container.py supplies these."""
+    """What the parent does at each point; the operations in container/
+    (create, exec) supply these."""
 
     def init_started(self, pid: int) -> None:  # record the pid before anything can fail
         raise NotImplementedError
@@ -123,13 +124,10 @@ def _next_init_pid(chan: Channel, intermediate: int, launch: Launch,
         msg = _next(chan, callbacks)
         kind = msg.get("type")
         if kind == "userns":
-            spec = launch.spec
-            namespaces.write_id_maps(intermediate,
-                                     "".join(m.line() for m in spec.uid_mappings),
-                                     "".join(m.line() for m in spec.gid_mappings))
+            namespaces.write_id_maps(intermediate, launch.uid_map, launch.gid_map)
             chan.send("userns-ok")
         elif kind == "timens":
-            namespaces.write_time_offsets(intermediate, launch.spec.time_offsets)
+            namespaces.write_time_offsets(intermediate, launch.time_offsets)
             chan.send("timens-ok")
         elif kind == "pid":
             return int(msg["pid"])

@@ -204,3 +204,35 @@ def test_bad_memory_policy_names_the_field_in_runcs_words_configLinuxMemoryPolic
     with pytest.raises(ConfigError) as info:
         load(tmp_path, edit)
     assert str(info.value).startswith(words), info.value
+
+
+def test_exec_flags_over_the_container_process_configProcess():
+    """`exec ID CMD...`: runc exec's flags, as one ProcessFlags, on top of
+    the container's process; unset flags keep the container's values."""
+    base = default_spec()["process"]
+    base["env"] = ["PATH=/bin", "A=1"]
+    base["capabilities"]["inheritable"] = []
+    base["noNewPrivileges"] = False
+    flags = bundle.ProcessFlags(["sh", "-c", "true"], env=["A=2", "B=3"], user="1000:1001",
+                                additional_gids=["5"], caps=["CAP_SYS_TIME"], tty=True)
+    p = bundle.exec_process(base, flags)
+    assert p.args == ["sh", "-c", "true"]
+    assert p.env == ["PATH=/bin", "A=2", "B=3"]
+    assert (p.user.uid, p.user.gid, p.user.additional_gids) == (1000, 1001, [5])
+    assert p.cwd == base.get("cwd", "/") and p.terminal and not p.no_new_privileges
+    for name in ("bounding", "effective", "permitted", "ambient"):
+        assert "CAP_SYS_TIME" in getattr(p.capabilities, name)
+    assert "CAP_SYS_TIME" not in p.capabilities.inheritable  # CVE-2022-29162
+    p = bundle.exec_process(base, bundle.ProcessFlags(["true"], cwd="/tmp", apparmor="a",
+                                                      process_label="l", no_new_privs=True))
+    assert (p.cwd, p.apparmor_profile, p.selinux_label, p.no_new_privileges) == (
+        "/tmp", "a", "l", True)
+    assert p.env == base["env"] and not p.terminal
+
+
+@pytest.mark.parametrize("flags,message", [
+    (dict(user="root"), "--user: 'root' is not uid[:gid]"),
+    (dict(additional_gids=["wheel"]), "--additional-gids: 'wheel' is not a number")])
+def test_exec_flags_refused(flags, message):
+    with pytest.raises(ConfigError, match=message.replace("[", "\\[")):
+        bundle.exec_process(default_spec()["process"], bundle.ProcessFlags(["true"], **flags))

@@ -1,7 +1,7 @@
 """Fuzzing the config loader: "the image and the config may be written by an
 attacker". Random and mutated config.json documents go through what
 `pyrunc create` does with a bundle before it forks (bundle.load, the
-terminal rule, container.create._plan with its capability, rlimit,
+terminal rule, container.create.plan_init with its capability, rlimit,
 scheduler and namespace resolution, the cgroup plan, the device rules) and
 then through the pure translations it makes after the fork (cgroup v1 and
 v2 files, device rules for v1 and as an eBPF program, the seccomp program).
@@ -34,7 +34,7 @@ from test_schema import (_INT_EDGES, _STRING_EDGES, CONFIG_SCHEMA, _documented_d
 
 from pyrunc import bundle, jsonio
 from pyrunc.cgroups import CgroupManager, ebpf, v1, v2
-from pyrunc.container import create
+from pyrunc.container import create, launching
 from pyrunc.default_spec import default_spec
 from pyrunc.errors import PyruncError
 from pyrunc.linux import seccomp
@@ -314,8 +314,9 @@ def load_like_create(bundle_dir: str) -> bundle.Spec:
     and the cgroups it makes."""
     spec = bundle.load(bundle_dir)
     opts = create.CreateOptions(bundle=bundle_dir)
-    create._check_terminal(spec, opts)
-    launch = create._plan(spec, CID, opts, 0)
+    launching.check_terminal(spec.process is not None and spec.process.terminal,
+                             opts.console_socket, opts.detach)
+    launch = create.plan_init(spec, CID, opts, 0)
     try:
         CgroupManager.plan(spec.cgroups_path, CID)
         create._device_rules(spec)

@@ -3,13 +3,15 @@ linux/syscalls (no root needed): the steps run for real on a temporary rootfs,
 every mount(2)-family call is recorded instead of made."""
 from __future__ import annotations
 
+import errno
 import os
 
 import pytest
 
 from pyrunc import bundle
-from pyrunc.container.create import CreateOptions, _plan
+from pyrunc.container.create import CreateOptions, plan_init
 from pyrunc.default_spec import default_spec
+from pyrunc.errors import ConfigError, KernelError
 from pyrunc.linux import syscalls as sc
 from pyrunc.process import init as initmod
 
@@ -88,7 +90,7 @@ def _spec(tmp_path, **changes):
 
 
 def _init(spec, **opts):
-    launch = _plan(spec, "ctr", CreateOptions(**opts), 0)
+    launch = plan_init(spec, "ctr", CreateOptions(**opts), 0)
     return initmod.Init(launch, FakeChannel())
 
 
@@ -144,6 +146,69 @@ def test_without_mount_namespace_mounts_go_to_the_rootfs_not_the_host_root(tmp_p
     names = _names(_init(spec))
     assert "prepare_root" not in names and "root_propagation" not in names
     assert names.index("open_root") < names.index("mounts") < names.index("switch_root")
+
+
+def test_launch_carries_plain_values_not_the_config(tmp_path):
+    """The init and parent read only what the planner resolved: no field of
+    the Launch is the whole Spec or its raw document."""
+    spec = _spec(tmp_path, hooks={k: [{"path": "/bin/true"}] for k in bundle.HOOK_KINDS})
+    launch = _init(spec).launch
+    for name in type(launch).__slots__:
+        value = getattr(launch, name)
+        assert not isinstance(value, bundle.Spec), name
+        assert value is not spec.raw, name
+    assert launch.root_path == spec.root_path and launch.mounts == spec.mounts
+    assert [h.path for h in launch.create_container_hooks] == ["/bin/true"]
+    assert launch.hostname == spec.hostname
+
+
+def test_hostname_only_with_a_uts_namespace_configLinuxNamespaces(tmp_path):
+    """The planner drops hostname and domainname without a UTS namespace of
+    the container's own (they would be the host's)."""
+    spec = _spec(tmp_path, hostname="box", domainname="example")
+    names = _names(_init(spec))
+    assert "hostname" in names and "domainname" in names
+    spec.namespaces = [n for n in spec.namespaces if n.type != "uts"]
+    init = _init(spec)
+    assert init.launch.hostname is None and init.launch.domainname is None
+    names = _names(init)
+    assert "hostname" not in names and "domainname" not in names
+
+
+def test_without_process_start_fails_runtimeStart(tmp_path):
+    spec = _spec(tmp_path)
+    spec.process = None
+    names = _names(_init(spec))
+    assert names[-3:] == ["report_ready", "await_start", "no_process"]
+    assert "switch_user" not in names and "exec" not in names
+
+
+def test_seccomp_step_from_the_planned_profile(tmp_path):
+    """Loaded just before ready with noNewPrivileges, before the capabilities
+    are dropped without it."""
+    profile = {"defaultAction": "SCMP_ACT_ALLOW"}
+    names = _names(_init(_spec(tmp_path, **{"linux.seccomp": profile})))
+    _before(names, "no_new_privileges", "prepare_fds", "seccomp", "report_ready")
+    names = _names(_init(_spec(tmp_path, **{"linux.seccomp": profile,
+                                            "process.noNewPrivileges": False})))
+    _before(names, "seccomp", "drop_bounding", "switch_user")
+    assert "seccomp" not in _names(_init(_spec(tmp_path)))
+
+
+def test_scheduler_refused_with_allowed_cpus(tmp_path, monkeypatch):
+    """sched_setattr's EPERM is explained when linux.resources.cpu.cpus is
+    set (the planner passes it as allowed_cpus)."""
+    def refuse(_attr):
+        raise KernelError("sched_setattr", errno.EPERM)
+
+    monkeypatch.setattr(sc, "sched_setattr", refuse)
+    init = _init(_spec(tmp_path, **{"linux.resources": {"cpu": {"cpus": "0"}}}))
+    assert init.launch.allowed_cpus == "0"
+    with pytest.raises(ConfigError, match="can't be used together with AllowedCPUs"):
+        init.scheduler()
+    init = _init(_spec(tmp_path))
+    with pytest.raises(KernelError):
+        init.scheduler()
 
 
 def test_rootfs_calls_against_fake_kernel_configMounts(tmp_path, monkeypatch):
