@@ -110,10 +110,13 @@ static void probe(int pid) {
         struct stat target;
         if ((stat(path, &target) != 0 || !ours(&target)) && first_sight(-pid)) {
             if (ptrace(PTRACE_ATTACH, pid, 0, 0) == 0) {
-                waitpid(pid, NULL, __WALL);
+                int status = 0;
                 /* Stopped now, it cannot execve: what does it run? (It may
-                 * have become one of our own programs since the check.) */
-                if (stat(path, &target) != 0 || !ours(&target))
+                 * have become one of our own programs since the check.) A
+                 * process that was already exiting (one of ours, done) is
+                 * reported as exited instead, and its exe is gone: no hit. */
+                if (waitpid(pid, &status, __WALL) == pid && WIFSTOPPED(status)
+                        && (stat(path, &target) != 0 || !ours(&target)))
                     printf("PTRACE %d\n", pid);
                 ptrace(PTRACE_DETACH, pid, 0, 0);
             }
