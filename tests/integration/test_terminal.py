@@ -110,11 +110,15 @@ def test_run_tty_in_the_foreground(runtime, bundle, cid):
 
 
 @pytest.mark.parametrize("command", ["run", "exec"])
-def test_foreground_terminal_output_is_not_translated(runtime, bundle, cid, command):
+def test_foreground_terminal_output_is_not_translated(runtime, bundle, cid, command, runc_bug):
     """With a terminal proxied in the foreground and stdout captured (a pipe,
     as a script or runc's bats read it), the output is the program's bytes:
     no "\r\n" for "\n" (runc clears ONLCR on the container's pty; the
     caller's terminal, when there is one, still translates)."""
+    if command == "exec":
+        runc_bug("exec -t clears ONLCR on the pty master it receives while the process "
+                 "already runs, so its first line is sometimes translated (seen once in "
+                 "about twenty runs)", race=True)
     _tty_bundle(bundle)
     bundle.config["process"]["args"] = ["sh", "-c", "echo one; echo two"]
     if command == "exec":
