@@ -67,23 +67,9 @@ def create(root: str, cid: str, opts: CreateOptions) -> Created:
     launching.check_terminal(spec.process is not None and spec.process.terminal,
                              opts.console_socket, opts.detach)
     launch = plan_init(spec, cid, opts, listen)
-    receive = -1
-    pidfd = None
-    try:
-        receive = launching.open_console(launch, opts.console_socket)
-        pidfd = launching.PidfdSocket(opts.pidfd_socket)
-        created = _create(cdir, spec, launch, opts, pidfd)
-    except BaseException:
-        if receive >= 0:
-            os.close(receive)
-        raise
-    finally:
-        if pidfd is not None:
-            pidfd.close()
-        # The console socket and the namespaces to join: the children have
-        # their own copies.
-        launching.release(launch)
-    created.console = receive
+    with launching.LaunchIo(launch, opts.console_socket, opts.pidfd_socket) as io:
+        created = _create(cdir, spec, launch, opts, io.pidfd)
+    created.console = io.receive
     return created
 
 

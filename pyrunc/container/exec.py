@@ -73,23 +73,11 @@ def exec_process(root: str, cid: str, o: ExecOptions) -> int:
     forwarder = foreground.Forwarder()
     if not o.detach:
         forwarder.install()
-    receive = -1
-    pidfd = None
-    try:
-        receive = launching.open_console(launch, o.console_socket)
+    with launching.LaunchIo(launch, o.console_socket, o.pidfd_socket) as io:
         _initial_affinity(proc_)
-        pidfd = launching.PidfdSocket(o.pidfd_socket)
         pid = parent.launch(launch, _Callbacks(manager, record, spec))
-        pidfd.send(pid)
-    except BaseException:
-        if receive >= 0:
-            os.close(receive)
-        raise
-    finally:
-        if pidfd is not None:
-            pidfd.close()
-        launching.release(launch)
-    master = launching.receive_master(receive) if receive >= 0 else -1
+        io.pidfd.send(pid)
+    master = launching.receive_master(io.receive) if io.receive >= 0 else -1
     if o.pid_file:
         launching.write_pid_file(o.pid_file, pid)
     if o.detach:

@@ -150,6 +150,43 @@ class PidfdSocket:
             self.fd = -1
 
 
+class LaunchIo:
+    """The console and the --pidfd-socket of one launch, around the fork:
+
+        with LaunchIo(launch, console_socket, pidfd_socket) as io:
+            pid = parent.launch(...); io.pidfd.send(pid)
+        io.receive  # the end that takes the pty master, or -1
+
+    On the way out the parent's copies of what the children took (release)
+    and the pidfd socket are closed; `receive` only when the launch failed."""
+
+    __slots__ = ("launch", "console_socket", "pidfd_socket", "receive", "pidfd")
+
+    def __init__(self, launch: Launch, console_socket: str, pidfd_socket: str) -> None:
+        self.launch = launch
+        self.console_socket = console_socket
+        self.pidfd_socket = pidfd_socket
+        self.receive = -1
+        self.pidfd = PidfdSocket("")
+
+    def __enter__(self) -> "LaunchIo":
+        try:
+            self.receive = open_console(self.launch, self.console_socket)
+            self.pidfd = PidfdSocket(self.pidfd_socket)
+        except BaseException:
+            self.__exit__(BaseException, None, None)
+            raise
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if exc_type is not None and self.receive >= 0:
+            os.close(self.receive)
+            self.receive = -1
+        self.pidfd.close()
+        release(self.launch)
+        return False
+
+
 def send_to_seccomp_agent(sc: bundle.Seccomp, state_obj: dict, pid: int, fd: int) -> None:
     """config-linux.md#containerprocessstate, with the notify fd."""
     from .. import jsonio
