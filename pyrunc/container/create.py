@@ -12,7 +12,7 @@ from .. import bundle, hooks, log, state
 from ..cgroups import CgroupManager
 from ..cgroups import devices as cgdevices
 from ..errors import ContainerExists, PyruncError
-from ..linux import capabilities, mountinfo, namespaces, proc, rlimits, sched
+from ..linux import capabilities, fileio, mountinfo, namespaces, proc, rlimits, sched
 from ..process import parent
 from ..process.launch import Launch
 
@@ -407,13 +407,7 @@ def write_pid_file(path: str, pid: int) -> None:
     """Bare digits, no newline (go-runc parses it strictly), written to a temp
     file beside it and renamed into place."""
     path = os.path.abspath(path)
-    tmp = os.path.join(os.path.dirname(path), "." + os.path.basename(path))
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
-        try:
-            os.write(fd, str(pid).encode())
-        finally:
-            os.close(fd)
-        os.rename(tmp, path)
+        fileio.write_atomic(path, str(pid).encode(), 0o644)
     except OSError as err:
         raise PyruncError(f"--pid-file {path}: {err.strerror}") from None
