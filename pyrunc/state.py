@@ -15,11 +15,10 @@ import fcntl
 import os
 import time
 
-from . import jsonio
+from . import OCI_VERSION, jsonio
 from .errors import ContainerExists, ContainerNotExist, PyruncError
 from .linux import fileio, proc
 
-OCI_VERSION = "1.3.0"
 STATE_FILE = "state.json"
 FIFO = "exec.fifo"
 # How long a command waits for another one on the same container (create

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from .. import bundle, hooks, log, state
+from .. import OCI_VERSION, bundle, hooks, log, state
 from ..cgroups import CgroupManager
 from ..cgroups import devices as cgdevices
 from ..errors import ContainerExists, PyruncError
@@ -261,7 +261,7 @@ class _Callbacks(parent.Callbacks):
 def _initial_record(spec: bundle.Spec, cid: str, manager: CgroupManager) -> dict:
     me = os.getpid()
     return {
-        "ociVersion": spec.oci_version or state.OCI_VERSION,
+        "ociVersion": spec.oci_version or OCI_VERSION,
         "id": cid,
         "pid": 0,
         "bundle": spec.bundle,
@@ -396,7 +396,7 @@ def send_to_seccomp_agent(sc: bundle.Seccomp, state_obj: dict, pid: int, fd: int
     from .. import jsonio
     from ..linux import seccomp
 
-    payload = {"ociVersion": state.OCI_VERSION, "fds": ["seccompFd"], "pid": pid,
+    payload = {"ociVersion": OCI_VERSION, "fds": ["seccompFd"], "pid": pid,
                "state": state_obj}
     if sc.listener_metadata:
         payload["metadata"] = sc.listener_metadata
