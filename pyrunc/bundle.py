@@ -26,11 +26,6 @@ MINOR_MAX = (1 << 20) - 1
 # (uid_t)-1, and signed 32-bit ids are what every tool handles.
 _MAX_ID = 2**31 - 1
 
-# Fields the schema accepts that this version cannot apply yet. The spec says a
-# runtime MUST generate an error for what it cannot apply (runtime.md#runtimeCreate),
-# so these are refused by name rather than ignored.
-_NOT_YET: tuple[str, ...] = ()
-
 
 class IDMap:
     __slots__ = ("container_id", "host_id", "size")
@@ -136,13 +131,6 @@ class Process:
                           s.get("deadline", 0), s.get("period", 0)) if s is not None else None
         aff = raw.get("execCPUAffinity") or {}
         self.exec_cpu_affinity = (aff.get("initial", ""), aff.get("final", ""))
-
-    def getenv(self, name: str) -> str | None:
-        prefix = name + "="
-        for item in reversed(self.env):
-            if item.startswith(prefix):
-                return item[len(prefix):]
-        return None
 
 
 class Device:
@@ -513,9 +501,6 @@ def check(spec: Spec) -> None:
     if not os.path.isdir(spec.root_path):
         raise ConfigError(f"root.path: {spec.root_path} is not a directory "
                           "(config.md#configRoot)")
-    for path in _NOT_YET:
-        if _present(raw, path):
-            raise ConfigError(f"{path}: not supported by this version of pyrunc")
     if spec.process is not None:
         check_process(spec.process, "process")
     _check_namespaces(spec)
@@ -794,12 +779,3 @@ def check_id_mappings(maps: list[IDMap], field: str) -> None:
                 if a < b + other.size and b < a + m.size:
                     raise ConfigError(f"{field}[{i}]: its {name} range overlaps "
                                       f"{field}[{j}]")
-
-
-def _present(raw: dict, dotted: str) -> bool:
-    node: object = raw
-    for part in dotted.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return False
-        node = node[part]
-    return node not in (None, "", [], {})

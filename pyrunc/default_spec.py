@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-from .state import OCI_VERSION
+from . import OCI_VERSION
 
 _CAPS = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]
 

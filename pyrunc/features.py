@@ -3,9 +3,8 @@ pyrunc recognizes. containerd reads it for `rro` and user namespaces, Docker
 shows it in `docker info`; advertised values are implemented ones."""
 from __future__ import annotations
 
-from . import bundle
+from . import OCI_VERSION, bundle
 from .linux import capabilities, mountopts, sched, seccomp
-from .state import OCI_VERSION
 
 
 def features() -> dict:

@@ -22,8 +22,9 @@ CAP_LINUX_IMMUTABLE in the host's user namespace.
 from __future__ import annotations
 
 import os
-import shutil
 import sys
+
+from .linux import fileio
 
 TEMPLATE = """#!{python} -IS
 import sys
@@ -71,10 +72,8 @@ def sealed_interpreter(directory: str, python: str) -> tuple[str, str]:
         except OSError:
             pass
         os.unlink(copy)
-    tmp = copy + ".tmp"
-    shutil.copyfile(real, tmp)
-    os.chmod(tmp, 0o555)
-    os.replace(tmp, copy)
+    with open(real, "rb") as f:
+        fileio.write_atomic(copy, f.read(), 0o555, exact_mode=True)
     try:
         set_immutable(copy, True)
     except OSError as err:
@@ -111,11 +110,8 @@ def write(dest: str, python: str = sys.executable, sealed_dir: str | None = None
     if seal:
         python, warning = sealed_interpreter(sealed_dir or os.path.join(sys.prefix, "sealed"),
                                              python)
-    tmp = dest + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(TEMPLATE.format(python=python, paths=import_paths()))
-    os.chmod(tmp, 0o755)
-    os.replace(tmp, dest)
+    fileio.write_atomic(dest, TEMPLATE.format(python=python, paths=import_paths()).encode(),
+                        0o755, exact_mode=True)
     return warning
 
 

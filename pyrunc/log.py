@@ -79,16 +79,8 @@ def debug(msg: str) -> None:
     LOG.write("debug", msg)
 
 
-def info(msg: str) -> None:
-    LOG.write("info", msg)
-
-
 def warning(msg: str) -> None:
     LOG.write("warning", msg)
-
-
-def error(msg: str) -> None:
-    LOG.write("error", msg)
 
 
 def flush_stdio() -> None:

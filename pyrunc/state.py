@@ -15,11 +15,10 @@ import fcntl
 import os
 import time
 
-from . import jsonio
+from . import OCI_VERSION, jsonio
 from .errors import ContainerExists, ContainerNotExist, PyruncError
-from .linux import proc
+from .linux import fileio, proc
 
-OCI_VERSION = "1.3.0"
 STATE_FILE = "state.json"
 FIFO = "exec.fifo"
 # How long a command waits for another one on the same container (create
@@ -248,15 +247,8 @@ class ContainerDir:
 
     def save(self, record: Record) -> None:
         """Write state.json atomically: a temp file renamed over the old one."""
-        tmp = os.path.join(self.path, f".{STATE_FILE}.{os.getpid()}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-        try:
-            data = jsonio.dumps(record.to_json()).encode()
-            while data:
-                data = data[os.write(fd, data):]
-        finally:
-            os.close(fd)
-        os.rename(tmp, os.path.join(self.path, STATE_FILE))
+        fileio.write_atomic(os.path.join(self.path, STATE_FILE),
+                            jsonio.dumps(record.to_json()).encode(), 0o600)
 
     # --- status -------------------------------------------------------------
     def status(self, record: Record) -> str:

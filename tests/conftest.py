@@ -10,7 +10,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from helpers import Bundle, Runtime, build_rootfs, pyrunc_argv, reclaim  # noqa: E402
+from helpers import Bundle, Runtime, build_rootfs, pyrunc_argv, reclaim
 
 IS_ROOT = os.geteuid() == 0
 

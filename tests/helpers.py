@@ -63,12 +63,12 @@ class Bundle:
     def rootfs(self) -> str:
         return self.config["root"]["path"]
 
-    def write(self) -> "Bundle":
+    def write(self) -> Bundle:
         with open(os.path.join(self.path, "config.json"), "w") as f:
             json.dump(self.config, f, indent=1)
         return self
 
-    def set(self, dotted: str, value: object) -> "Bundle":
+    def set(self, dotted: str, value: object) -> Bundle:
         node = self.config
         parts = dotted.split(".")
         for part in parts[:-1]:
@@ -142,7 +142,7 @@ class Runtime:
         bundle.write()
         return self.run("run", "--bundle", bundle.path, *extra, cid, **kw)
 
-    def spawn(self, *args: str) -> "Background":
+    def spawn(self, *args: str) -> Background:
         """Start a command and return at once (races, kills in mid-command)."""
         return Background(self.cmd(*args), self.env)
 
@@ -317,7 +317,7 @@ def assert_no_crash(proc: subprocess.CompletedProcess, what: str = "") -> None:
 STATUSES = ("creating", "created", "running", "paused", "stopped")
 
 
-def state_or_absent(runtime: "Runtime", cid: str, where: str = "") -> dict | None:
+def state_or_absent(runtime: Runtime, cid: str, where: str = "") -> dict | None:
     """`state ID` as callers rely on it, at any moment: the state (valid JSON,
     a known status), or None where it says that the container does not
     exist (exit 1). Anything else, a crash first of all, fails the test."""
@@ -332,14 +332,14 @@ def state_or_absent(runtime: "Runtime", cid: str, where: str = "") -> dict | Non
     return None
 
 
-def delete_force(runtime: "Runtime", cid: str, where: str = "") -> None:
+def delete_force(runtime: Runtime, cid: str, where: str = "") -> None:
     """`delete --force ID` succeeds, whatever state the container is in."""
     gone = runtime.run("delete", "--force", cid)
     assert_no_crash(gone, where)
     assert gone.returncode == 0, f"{where}: delete --force failed: {gone.stderr}"
 
 
-def create_timing(runtime: "Runtime", bundle: "Bundle", cid: str,
+def create_timing(runtime: Runtime, bundle: Bundle, cid: str,
                   status: int = 0) -> tuple[float, float]:
     """Median wall time of a complete `create` of this bundle (which exits
     with status), and median time at which its state directory appears
@@ -399,8 +399,8 @@ def files_under(*tops: str) -> dict[str, tuple[int, int]]:
     return out
 
 
-def assert_nothing_left(runtime: "Runtime", cid: str, session: int = 0,
-                        bundle: "Bundle | None" = None) -> None:
+def assert_nothing_left(runtime: Runtime, cid: str, session: int = 0,
+                        bundle: Bundle | None = None) -> None:
     """A failed command leaves no state directory, cgroup (on any hierarchy),
     process or mount behind. session: also no live process in the session
     of a runtime command started with start_new_session=True (children that

@@ -15,7 +15,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from helpers import build_rootfs  # noqa: E402
+from helpers import build_rootfs
 
 GREETING = ["sh", "-c", "echo Hello from a pyrunc container; id; hostname; echo $(ls /)"]
 

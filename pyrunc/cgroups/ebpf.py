@@ -43,7 +43,7 @@ class Override:
         self.minor = minor
         self.access = access
 
-    def same_device(self, other: "Override") -> bool:
+    def same_device(self, other: Override) -> bool:
         return (self.type, self.major, self.minor) == (other.type, other.major, other.minor)
 
 

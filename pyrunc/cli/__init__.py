@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         where = f" {err.filename}" if err.filename else ""
         log.LOG.fatal(_message(name, PyruncError(f"{err.strerror or err}:{where}".rstrip(":"))))
         return 1
-    except Exception as err:  # a bug: still a clean exit 1 with the error named
+    except Exception as err:  # noqa: BLE001 - a bug: still a clean exit 1 with the error named
         if g.get("debug"):
             import traceback
 

@@ -12,8 +12,6 @@ import sys
 from .. import jsonio, state
 from ..errors import PyruncError
 
-VERSION_SPEC = "1.3.0"
-
 
 class Context:
     """Global options every handler may need."""
@@ -289,10 +287,10 @@ HANDLERS = {
 
 
 def version_text() -> str:
-    from .. import __version__
+    from .. import OCI_VERSION, __version__
 
     lines = [f"pyrunc version {__version__}", f"commit: v{__version__}",
-             f"spec: {VERSION_SPEC}",
+             f"spec: {OCI_VERSION}",
              f"python: {sys.version.split()[0]}"]
     try:
         from ..linux import seccomp

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import os
 
-from .. import bundle, hooks, log, state
-from ..state import OCI_VERSION
+from .. import OCI_VERSION, bundle, hooks, log, state
 from ..cgroups import FROZEN, CgroupManager
 from ..cgroups import devices as cgdevices
 from ..errors import ContainerExists, PyruncError

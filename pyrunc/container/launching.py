@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import os
 
-from .. import bundle, log, state
+from .. import OCI_VERSION, bundle, log
 from ..errors import PyruncError
-from ..linux import capabilities, rlimits, sched
+from ..linux import capabilities, fileio, rlimits, sched
 from ..process.launch import Launch
 
 
@@ -192,7 +192,7 @@ def send_to_seccomp_agent(sc: bundle.Seccomp, state_obj: dict, pid: int, fd: int
     from .. import jsonio
     from ..linux import seccomp
 
-    payload = {"ociVersion": state.OCI_VERSION, "fds": ["seccompFd"], "pid": pid,
+    payload = {"ociVersion": OCI_VERSION, "fds": ["seccompFd"], "pid": pid,
                "state": state_obj}
     if sc.listener_metadata:
         payload["metadata"] = sc.listener_metadata
@@ -203,13 +203,7 @@ def write_pid_file(path: str, pid: int) -> None:
     """Bare digits, no newline (go-runc parses it strictly), written to a temp
     file beside it and renamed into place."""
     path = os.path.abspath(path)
-    tmp = os.path.join(os.path.dirname(path), "." + os.path.basename(path))
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
-        try:
-            os.write(fd, str(pid).encode())
-        finally:
-            os.close(fd)
-        os.rename(tmp, path)
+        fileio.write_atomic(path, str(pid).encode(), 0o644)
     except OSError as err:
         raise PyruncError(f"--pid-file {path}: {err.strerror}") from None

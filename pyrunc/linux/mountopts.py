@@ -1,6 +1,7 @@
 """Translate config.md#configLinuxMountOptions strings into mount(2) arguments.
 
 Pure functions: no system calls, so the translation is unit-tested directly.
+The flag values come from `syscalls`, so importing this module loads ctypes.
 """
 from __future__ import annotations
 

@@ -36,8 +36,6 @@ KINDS = {
 # The mount namespace comes last: once in it, the other paths may not resolve.
 JOIN_ORDER = ("user", "ipc", "uts", "network", "pid", "cgroup", "time", "mount")
 
-NS_FS_MAGIC = 0x6E736673
-
 
 def proc_name(kind: str) -> str:
     return KINDS[kind][1]
@@ -117,15 +115,6 @@ def _owner_ino(fd: int) -> int:
 
 
 _NS_GET_USERNS = 0xB701  # _IO(0xb7, 0x1), ioctl_ns(2)
-
-
-def same_as_own(kind: str, pid: int) -> bool:
-    """True if pid shares our namespace of this kind."""
-    name = proc_name(kind)
-    try:
-        return os.stat(f"/proc/{pid}/ns/{name}").st_ino == os.stat(f"/proc/self/ns/{name}").st_ino
-    except OSError:
-        return False
 
 
 def write_time_offsets(pid: int, offsets: dict[str, tuple[int, int]]) -> None:

@@ -48,7 +48,7 @@ def move(devices: dict[str, str], init_pid: int) -> None:
                 addrs = _addresses(ipr, index)
                 try:
                     ipr.link("set", index=index, net_ns_fd=netns, ifname=name)
-                except Exception as err:  # pyroute2's NetlinkError
+                except Exception as err:  # noqa: BLE001 - pyroute2's NetlinkError and kin
                     raise PyruncError(f"linux.netDevices.{host_name}: moving it into the "
                                       f"container as {name!r}: {err}") from None
                 moved.append((name, mac, addrs))

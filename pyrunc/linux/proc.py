@@ -1,8 +1,6 @@
 """Reading process facts from /proc."""
 from __future__ import annotations
 
-import os
-
 
 def stat_fields(pid: int) -> tuple[str, int] | None:
     """(state letter, start time in clock ticks) of pid, or None if it is gone.
@@ -59,7 +57,3 @@ def in_user_namespace() -> bool:
             return f.read().split() != ["0", "0", "4294967295"]
     except OSError:
         return False
-
-
-def pids_exist(pids: list[int]) -> list[int]:
-    return [p for p in pids if os.path.exists(f"/proc/{p}")]

@@ -50,7 +50,7 @@ class ProcHandle:
         self.private = private
 
     @classmethod
-    def open(cls, subset_pid: bool = False) -> "ProcHandle":
+    def open(cls, subset_pid: bool = False) -> ProcHandle:
         """subset_pid: only the PID directories (no /proc/sys), hidden unless
         ptraceable: a handle that is harmless even if it were reached."""
         try:

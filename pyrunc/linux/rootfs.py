@@ -114,7 +114,7 @@ def mount_entry(rootfd: int, index: int, destination: str, source: str, fstype: 
         _mount_cgroup(rootfd, destination, opts, cgroups, cgroupns, in_userns, where)
         return
     if opts.bind:
-        _mount_bind(rootfd, destination, source, opts, bundle, in_userns, where)
+        _mount_bind(rootfd, destination, source, opts, bundle, where)
     else:
         if mount_label:
             from .lsm import mount_context
@@ -214,7 +214,7 @@ def _check_proc_source(source: str, where: str) -> None:
 
 
 def _mount_bind(rootfd: int, dest: str, source: str, opts: mountopts.MountOptions,
-                bundle: str, in_userns: bool, where: str) -> None:
+                bundle: str, where: str) -> None:
     src = source if source.startswith("/") else os.path.join(bundle, source)
     try:
         st = os.stat(src)

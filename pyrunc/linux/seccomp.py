@@ -18,6 +18,7 @@ import os as _os
 import struct as _struct
 
 from ..errors import ConfigError, KernelError
+from . import fileio as _fileio
 
 ACTIONS = {
     "SCMP_ACT_KILL": 0x00000000, "SCMP_ACT_KILL_THREAD": 0x00000000,
@@ -189,13 +190,7 @@ def _cache_key(default_action: str, default_errno: int | None, architectures: li
 def _store(path: str, bpf: bytes) -> list[str]:
     try:
         _os.makedirs(CACHE_DIR, 0o700, exist_ok=True)
-        tmp = f"{path}.{_os.getpid()}"
-        fd = _os.open(tmp, _os.O_WRONLY | _os.O_CREAT | _os.O_TRUNC | _os.O_CLOEXEC, 0o600)
-        try:
-            _os.write(fd, bpf)
-        finally:
-            _os.close(fd)
-        _os.rename(tmp, path)
+        _fileio.write_atomic(path, bpf, 0o600)
         return []
     except OSError as err:
         return [f"linux.seccomp: not cached in {CACHE_DIR}: {err.strerror}"]

@@ -20,15 +20,15 @@ _MACHINE = os.uname().machine
 _NR = {
     "x86_64": {"pivot_root": 155, "setns": 308, "unshare": 272, "openat2": 437,
                "mount_setattr": 442, "close_range": 436, "keyctl": 250,
-               "pidfd_open": 434, "open_tree": 428, "move_mount": 429,
-               "sethostname": 170, "setdomainname": 171, "capget": 125, "capset": 126,
+               "open_tree": 428, "move_mount": 429,
+               "sethostname": 170, "setdomainname": 171,
                "ioprio_set": 251, "sched_setattr": 314, "personality": 135,
                "set_mempolicy": 238, "seccomp": 317, "fsopen": 430, "fsconfig": 431,
                "fsmount": 432, "getcwd": 79},
     "aarch64": {"pivot_root": 41, "setns": 268, "unshare": 97, "openat2": 437,
                 "mount_setattr": 442, "close_range": 436, "keyctl": 219,
-                "pidfd_open": 434, "open_tree": 428, "move_mount": 429,
-                "sethostname": 161, "setdomainname": 162, "capget": 90, "capset": 91,
+                "open_tree": 428, "move_mount": 429,
+                "sethostname": 161, "setdomainname": 162,
                 "ioprio_set": 30, "sched_setattr": 274, "personality": 92,
                 "set_mempolicy": 237, "seccomp": 277, "fsopen": 430, "fsconfig": 431,
                 "fsmount": 432, "getcwd": 17},
@@ -82,7 +82,6 @@ MOUNT_ATTR_RELATIME = 0x0
 MOUNT_ATTR_NOATIME = 0x10
 MOUNT_ATTR_STRICTATIME = 0x20
 MOUNT_ATTR_NODIRATIME = 0x80
-MOUNT_ATTR_IDMAP = 0x100000
 MOUNT_ATTR_NOSYMFOLLOW = 0x200000
 
 # open_tree(2) / move_mount(2)
@@ -100,17 +99,11 @@ FSMOUNT_CLOEXEC = 1
 
 # statfs(2) f_type values
 PROC_SUPER_MAGIC = 0x9FA0
-TMPFS_MAGIC = 0x01021994
 DEVPTS_SUPER_MAGIC = 0x1CD1
 SYSFS_MAGIC = 0x62656572
 
 # prctl(2)
-PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
-PR_SET_KEEPCAPS = 8
-PR_SET_NO_NEW_PRIVS = 38
-PR_SET_CHILD_SUBREAPER = 36
-PR_CAPBSET_DROP = 24
 PR_CAP_AMBIENT = 47
 PR_CAP_AMBIENT_RAISE = 2
 PR_CAP_AMBIENT_CLEAR_ALL = 4

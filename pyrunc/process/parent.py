@@ -16,8 +16,7 @@ from .sync import Channel, child_fail
 
 
 class Callbacks:
-    """What the parent does at each point; the operations in container/
-    (create, exec) supply these."""
+    """What the parent does at each point; container/create.py and exec.py supply these."""
 
     def init_started(self, pid: int) -> None:  # record the pid before anything can fail
         raise NotImplementedError

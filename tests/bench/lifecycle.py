@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Benchmark: N sequential containers through create/start/delete and through
 `run`, and N `exec`s into a running container, for pyrunc beside runc (and
-crun, where this host lets it run), in one run, reported as ratios to runc. Also the peak RSS of each runtime
-command. Needs root and busybox-static.
+crun, where this host lets it run), in one run, reported as ratios to runc.
+Also the peak RSS of each runtime command. Needs root and busybox-static.
 
     python3 tests/bench/lifecycle.py [-n 30] [--pyrunc /usr/local/bin/pyrunc]
 
@@ -22,7 +22,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from helpers import build_rootfs  # noqa: E402
+from helpers import build_rootfs
 
 
 def _spawn(argv: list[str]) -> tuple[float, int]:

@@ -127,7 +127,7 @@ def test_version_format(runtime, flag):
 
 def test_log_json_one_line_per_failure(runtime, cid, tmp_path):
     logfile = tmp_path / "log.json"
-    before = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=2)
+    before = datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=2)
     for n, op in enumerate([("state", cid), ("kill", cid, "9"), ("delete", cid),
                             ("start", cid)], start=1):
         res = runtime.run("--log", str(logfile), "--log-format", "json", *op)
@@ -139,7 +139,7 @@ def test_log_json_one_line_per_failure(runtime, cid, tmp_path):
         assert entry["level"] == "error"
         assert entry["msg"] == "container does not exist"
         stamp = _rfc3339(entry["time"])
-        after = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=2)
+        after = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=2)
         assert before <= stamp <= after
         # the log is not stderr: the plain message goes there too; stdout stays clean
         assert res.stderr == "container does not exist\n"

@@ -28,11 +28,6 @@ def running(runtime, bundle, cid):
     return runtime.state(cid)["pid"]
 
 
-def _exec(runtime, cid, *args, **kw):
-    return runtime.run("exec", *args[:-1], cid, *args[-1], **kw) if isinstance(
-        args[-1], list) else runtime.run("exec", cid, *args, **kw)
-
-
 def test_exec_joins_every_namespace(runtime, cid, running):
     script = "for n in " + " ".join(NS) + "; do echo $n $(readlink /proc/self/ns/$n); done"
     res = runtime.run("exec", cid, "sh", "-c", script)

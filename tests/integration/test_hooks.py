@@ -165,9 +165,6 @@ class Hooks:
         except FileNotFoundError:
             return []
 
-    def labels(self) -> list[str]:
-        return [r.label for r in self.records()]
-
     def one(self, label: str) -> Record:
         found = [r for r in self.records() if r.label == label]
         assert len(found) == 1, f"{label}: {len(found)} records; log: {self.lines()}"

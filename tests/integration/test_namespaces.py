@@ -137,7 +137,7 @@ def test_cgroup_namespace_root_is_container_cgroup(runtime, bundle, cid):
         assert line.rsplit(":", 1)[1] == "/", line
 
 
-def _userns(bundle, rootfs_copy=None):
+def _userns(bundle):
     bundle.config["linux"]["namespaces"].append({"type": "user"})
     bundle.config["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000,
                                               "size": 65536}]

@@ -131,8 +131,7 @@ def test_foreground_terminal_output_is_not_translated(runtime, bundle, cid, comm
         argv = runtime.cmd("run", "--bundle", bundle.path, cid)
     master, slave = pty.openpty()
     try:
-        res = subprocess.run(argv, stdin=slave, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, timeout=60)
+        res = subprocess.run(argv, stdin=slave, capture_output=True, timeout=60)
     finally:
         os.close(slave)
         os.close(master)

@@ -26,8 +26,8 @@ from hypothesis import strategies as st
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "unit"))
 
-from helpers import assert_nothing_left, base_config, build_rootfs, mounts_under  # noqa: E402
-from test_config_fuzz import (_EXPLORE, RUNC_WORDED, PyruncError, as_read,  # noqa: E402
+from helpers import assert_nothing_left, base_config, build_rootfs, mounts_under
+from test_config_fuzz import (_EXPLORE, RUNC_WORDED, PyruncError, as_read,
                               load_like_create, mutated, named_field, time_limit,
                               write_config)
 

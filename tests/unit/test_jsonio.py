@@ -50,9 +50,9 @@ def test_errors_without_json_imported():
     import subprocess
     import sys
 
-    code = ("import sys; sys.path.insert(0, %r); from pyrunc import jsonio\n"
-            "try:\n    jsonio.loads('{not json')\n"
-            "except jsonio.JSONError as e:\n    print(e)\n") % (
+    code = ("import sys; sys.path.insert(0, {!r}); from pyrunc import jsonio\n"
+            "try:\n    jsonio.loads('{{not json')\n"
+            "except jsonio.JSONError as e:\n    print(e)\n").format(
         __import__("os").path.dirname(__import__("os").path.dirname(
             __import__("os").path.dirname(__import__("os").path.abspath(__file__)))),)
     out = subprocess.run([sys.executable, "-IS", "-c", code], capture_output=True, text=True)
