@@ -10,7 +10,6 @@ Status is never stored; it is derived when read (runtime.md#runtimeState):
 """
 from __future__ import annotations
 
-import errno
 import fcntl
 import os
 import time
@@ -135,7 +134,7 @@ class Record:
             raise TypeError(f"Record: unknown fields {sorted(values)}")
 
     @classmethod
-    def from_json(cls, data: dict) -> "Record":
+    def from_json(cls, data: dict) -> Record:
         """From state.json; keys an older file lacks take their defaults and
         keys this version does not know are ignored."""
         return cls(**{attr: data.get(key) for key, attr, _default in _FIELDS})
@@ -280,7 +279,3 @@ def list_ids(root: str) -> list[str]:
         return []
     return sorted(n for n in names if os.path.isdir(os.path.join(root, n))
                   and _ID_CHARS.issuperset(n) and n not in (".", ".."))
-
-
-def ignore_missing(err: OSError) -> bool:
-    return err.errno in (errno.ENOENT, errno.ESRCH)

@@ -3,8 +3,7 @@ or an API kept for the tests' oracle. Never executed; vulture only parses it.
 Add a name here only with the reason it is not dead."""
 import click
 
-from pyrunc import jsonio, schema, state
-from pyrunc.process import launch
+from pyrunc import jsonio, schema
 
 # _json.make_scanner reads these attributes of its context object.
 jsonio._Context.strict
@@ -21,7 +20,3 @@ click.Command.options_metavar
 # The tests check pyrunc's validator against jsonschema's with it
 # (tests/unit/test_schema.py, test_config_fuzz.py): a real, tested API.
 schema.Validator.is_valid
-
-# issue 11: fixed at merge (dead code in files the other parts of the issue own)
-launch.Launch.listen_fds
-state.ignore_missing

@@ -5,7 +5,8 @@ config-linux.md#configLinuxCgroupsPath:
 - an absolute cgroupsPath is taken relative to each hierarchy's mount point;
 - a relative one is relative to pyrunc's own cgroup in that hierarchy (runc);
 - none means the relative path `<id>` (runc's default).
-On a v1 or hybrid host the init joins every mounted hierarchy, the cgroup2 one
+On a v1 or hybrid host the container (its intermediate, so the init is born
+there) joins every mounted hierarchy, the cgroup2 one
 included on hybrid hosts (hugetlb lives there on some hosts).
 """
 from __future__ import annotations
@@ -90,7 +91,7 @@ class CgroupManager:
 
     # --- construction ---------------------------------------------------------
     @classmethod
-    def plan(cls, cgroups_path: str, cid: str, rootless: bool = False) -> "CgroupManager":
+    def plan(cls, cgroups_path: str, cid: str, rootless: bool = False) -> CgroupManager:
         """Work out the container's cgroup directories; nothing is created."""
         check_path(cgroups_path)
         from ..linux.proc import own_cgroups
@@ -103,7 +104,7 @@ class CgroupManager:
         return cls(dirs, [], mode(hierarchies), rootless)
 
     @classmethod
-    def from_record(cls, rec: dict) -> "CgroupManager":
+    def from_record(cls, rec: dict) -> CgroupManager:
         dirs = [CgroupDir(d["key"], d["path"], d["version"], d["mountpoint"])
                 for d in rec.get("dirs", [])]
         return cls(dirs, list(rec.get("created", [])), rec.get("mode", "none"),
@@ -277,7 +278,7 @@ class CgroupManager:
                         raise
         return True
 
-    def oom_events(self) -> "OomEvents":
+    def oom_events(self) -> OomEvents:
         """What `events` waits on for OOM kills (cgroups.oom)."""
         from . import oom
 

@@ -281,8 +281,8 @@ def update_flags_to_resources(o: dict) -> dict:
 HANDLERS = {
     "create": cmd_create, "run": cmd_run, "start": cmd_start, "state": cmd_state,
     "kill": cmd_kill, "delete": cmd_delete, "list": cmd_list, "spec": cmd_spec,
-    "exec": cmd_exec, "features": cmd_features, "pause": cmd_pause, "resume": cmd_resume, "ps": cmd_ps, "events": cmd_events,
-    "update": cmd_update,
+    "exec": cmd_exec, "features": cmd_features, "pause": cmd_pause, "resume": cmd_resume,
+    "ps": cmd_ps, "events": cmd_events, "update": cmd_update,
 }
 
 

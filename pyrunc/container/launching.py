@@ -169,7 +169,7 @@ class LaunchIo:
         self.receive = -1
         self.pidfd = PidfdSocket("")
 
-    def __enter__(self) -> "LaunchIo":
+    def __enter__(self) -> LaunchIo:
         try:
             self.receive = open_console(self.launch, self.console_socket)
             self.pidfd = PidfdSocket(self.pidfd_socket)
@@ -178,7 +178,7 @@ class LaunchIo:
             raise
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> bool:
+    def __exit__(self, exc_type, *_exc) -> bool:
         if exc_type is not None and self.receive >= 0:
             os.close(self.receive)
             self.receive = -1

@@ -1,5 +1,6 @@
 """The parent's side of the process model: fork the intermediate, answer its
-requests over the sync channel, place the init in its cgroups, run the
+requests over the sync channel, place the intermediate in the container's
+cgroups (the init is born there), run the
 runtime-namespace create hooks, and wait until the init reports ready.
 
 Any failure kills what was started; the caller undoes the rest.

@@ -25,7 +25,7 @@ class Channel:
         self.pending: list[dict] = []
 
     @classmethod
-    def pair(cls) -> tuple["Channel", "Channel"]:
+    def pair(cls) -> tuple[Channel, Channel]:
         a, b = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_SEQPACKET | _socket.SOCK_CLOEXEC)
         return cls(a), cls(b)
 
@@ -120,6 +120,6 @@ def child_fail(chan: Channel, err: BaseException) -> None:
         msg = f"{type(err).__name__}: {err}"
     try:
         chan.send("error", msg=msg)
-    except BaseException:
+    except BaseException:  # noqa: BLE001 - the parent gone, or a signal: exit all the same
         pass
     os._exit(1)
