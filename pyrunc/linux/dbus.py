@@ -40,7 +40,6 @@ BUS_NAME = "org.freedesktop.DBus"
 BUS_PATH = "/org/freedesktop/DBus"
 
 METHOD_CALL, METHOD_RETURN, ERROR, SIGNAL = 1, 2, 3, 4
-NO_REPLY_EXPECTED = 0x1
 
 # Header field codes ("Message Format": Header Fields).
 PATH, INTERFACE, MEMBER, ERROR_NAME, REPLY_SERIAL, DESTINATION, SENDER, SIGNATURE = range(1, 9)
@@ -294,13 +293,16 @@ class _Reader:
 
 
 def unmarshal(sig: str, data, start: int = 0, big_endian: bool = False) -> list:
-    """The values of `sig` in data[start:]; `start` is where the body begins
-    in the message (alignment)."""
+    """The values of `sig` in data[start:], which they must fill exactly;
+    `start` is where they begin in the message (alignment)."""
     r = _Reader(data, start, ">" if big_endian else "<")
     try:
-        return [r.get(t) for t in split_signature(sig)]
+        values = [r.get(t) for t in split_signature(sig)]
+        if r.pos != len(data):
+            raise ValueError(f"{len(data) - r.pos} bytes left over")
     except (ValueError, struct.error, IndexError, UnicodeDecodeError) as err:
         raise ValueError(f"malformed D-Bus data for {sig!r}: {err}") from None
+    return values
 
 
 # --- messages -----------------------------------------------------------------------
@@ -333,10 +335,6 @@ class Message:
     @property
     def reply_serial(self) -> int | None:
         return self.fields.get(REPLY_SERIAL)
-
-    @property
-    def sender(self) -> str | None:
-        return self.fields.get(SENDER)
 
     def __repr__(self) -> str:
         return f"Message({self.type}, {self.serial}, {self.fields!r}, {self.body!r})"
@@ -400,11 +398,9 @@ def decode_message(data) -> Message:
         r._align(8)
         if r.pos + body_len != len(data):
             raise ValueError("body length does not match the frame")
-        body = [r.get(t) for t in split_signature(fields.get(SIGNATURE, ""))]
-        if r.pos != len(data):
-            raise ValueError("body longer than its signature")
     except (ValueError, struct.error, IndexError, UnicodeDecodeError) as err:
         raise ValueError(f"malformed D-Bus message: {err}") from None
+    body = unmarshal(fields.get(SIGNATURE, ""), data, r.pos, order == ">")
     return Message(type_, flags, serial, fields, body)
 
 
@@ -487,9 +483,8 @@ def connect(address: str | None = None, what: str = "the system bus", timeout: f
     conn = Connection(sock, f"{what} at {where}")
     try:
         conn.authenticate(os.getuid() if uid is None else uid, timeout)
-        if hello:
-            conn.unique_name = conn.call(BUS_NAME, BUS_PATH, BUS_NAME, "Hello",
-                                         timeout=timeout)[0]
+        if hello:  # a bus answers nothing else before it (our unique name is not needed)
+            conn.call(BUS_NAME, BUS_PATH, BUS_NAME, "Hello", timeout=timeout)
     except BaseException:
         conn.close()
         raise
@@ -508,7 +503,6 @@ class Connection:
         self.sock = sock
         self.where = where          # "the system bus at /run/dbus/system_bus_socket"
         self.serial = 0
-        self.unique_name = ""
         self.signals: list[Message] = []  # signals received while waiting for something else
         self._buf = bytearray()
 
