@@ -463,21 +463,22 @@ def session_bus_address() -> str:
 
 def connect(address: str | None = None, what: str = "the system bus", timeout: float = 5.0,
             hello: bool = True, uid: int | None = None) -> Connection:
-    """Connect, authenticate and (on a bus) say Hello, all within `timeout`
-    seconds. `what` names the bus in errors: "cannot connect to the system
-    bus at /run/dbus/system_bus_socket: No such file or directory"."""
+    """Connect, authenticate and (on a bus) say Hello, each step within
+    `timeout` seconds. `what` names the bus in errors: "cannot connect to the
+    system bus at /run/dbus/system_bus_socket: No such file or directory"."""
     path = parse_address(address or system_bus_address())
     where = path.replace("\0", "@")
-    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM | _socket.SOCK_CLOEXEC)
+    sock = None
     try:
+        sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM | _socket.SOCK_CLOEXEC)
         sock.settimeout(timeout)
         sock.connect(path)
-    except TimeoutError:
-        sock.close()
-        raise BusTimeout(f"cannot connect to {what} at {where}: timed out after "
-                         f"{timeout:g} s") from None
     except OSError as err:
-        sock.close()
+        if sock is not None:
+            sock.close()
+        if isinstance(err, TimeoutError):
+            raise BusTimeout(f"cannot connect to {what} at {where}: timed out after "
+                             f"{timeout:g} s") from None
         raise BusError(f"cannot connect to {what} at {where}: "
                        f"{err.strerror or err}") from None
     conn = Connection(sock, f"{what} at {where}")
