@@ -124,19 +124,6 @@ def expand_slice(slice: str) -> str:
     return path
 
 
-def unit_object_path(unit: str) -> str:
-    """The D-Bus object of a unit (systemd's bus_label_escape): every byte
-    outside [A-Za-z0-9], and a leading digit, as _xx."""
-    out = []
-    for i, byte in enumerate(unit.encode()):
-        ch = chr(byte)
-        if ch.isascii() and (ch.isalpha() or (ch.isdigit() and i > 0)):
-            out.append(ch)
-        else:
-            out.append(f"_{byte:02x}")
-    return f"{MANAGER_PATH}/unit/{''.join(out) or '_'}"
-
-
 def parse_version(text: str) -> int:
     """The manager's Version property ("252.38-1~deb12u1", "v245.4-1.fc32") as
     a number; -1 if there is none (then no version-dependent property is

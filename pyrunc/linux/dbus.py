@@ -447,18 +447,6 @@ def system_bus_address() -> str:
     return os.environ.get("DBUS_SYSTEM_BUS_ADDRESS") or SYSTEM_BUS
 
 
-def session_bus_address() -> str:
-    """$DBUS_SESSION_BUS_ADDRESS, else $XDG_RUNTIME_DIR/bus (as go-systemd)."""
-    address = os.environ.get("DBUS_SESSION_BUS_ADDRESS")
-    if address:
-        return address
-    runtime = os.environ.get("XDG_RUNTIME_DIR")
-    if not runtime:
-        raise BusError("no session bus: neither $DBUS_SESSION_BUS_ADDRESS nor "
-                       "$XDG_RUNTIME_DIR is set")
-    return f"unix:path={runtime}/bus"
-
-
 # --- the connection -------------------------------------------------------------------
 
 def connect(address: str | None = None, what: str = "the system bus", timeout: float = 5.0,

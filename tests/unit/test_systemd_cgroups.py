@@ -93,14 +93,6 @@ def test_expand_slice():
             systemd.expand_slice(bad)
 
 
-def test_unit_object_path():
-    base = "/org/freedesktop/systemd1/unit/"
-    assert systemd.unit_object_path("runc-c1.scope") == base + "runc_2dc1_2escope"
-    assert systemd.unit_object_path("1a.scope") == base + "_31a_2escope"
-    assert systemd.unit_object_path("a1@x.service") == base + "a1_40x_2eservice"
-    assert systemd.unit_object_path("é") == base + "_c3_a9"
-
-
 def test_parse_version():
     assert systemd.parse_version("252.38-1~deb12u1") == 252
     assert systemd.parse_version("v245.4-1.fc32") == 245
