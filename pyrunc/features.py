@@ -25,7 +25,7 @@ def features() -> dict:
         "linux": {
             "namespaces": sorted(bundle.NAMESPACE_TYPES),
             "capabilities": sorted(capabilities.NUMBERS, key=capabilities.NUMBERS.get),
-            "cgroup": {"v1": True, "v2": True, "systemd": False, "systemdUser": False,
+            "cgroup": {"v1": True, "v2": True, "systemd": True, "systemdUser": False,
                        "rdma": True},
             "seccomp": {"enabled": bool(libseccomp), "actions": sorted(seccomp.ACTIONS),
                         "operators": sorted(seccomp.OPERATORS),

@@ -104,7 +104,21 @@ class CgroupManager:
         return cls(dirs, [], mode(hierarchies), rootless)
 
     @classmethod
+    def for_container(cls, cgroups_path: str, cid: str, rootless: bool = False,
+                      systemd: bool = False) -> CgroupManager:
+        """The manager of the driver asked for (--systemd-cgroup or not)."""
+        if systemd:
+            from .systemd_driver import SystemdManager
+
+            return SystemdManager.plan_unit(cgroups_path, cid, rootless)
+        return cls.plan(cgroups_path, cid, rootless)
+
+    @classmethod
     def from_record(cls, rec: dict) -> CgroupManager:
+        if rec.get("manager") == "systemd":
+            from .systemd_driver import SystemdManager
+
+            return SystemdManager.from_unit_record(rec)
         dirs = [CgroupDir(d["key"], d["path"], d["version"], d["mountpoint"])
                 for d in rec.get("dirs", [])]
         return cls(dirs, list(rec.get("created", [])), rec.get("mode", "none"),

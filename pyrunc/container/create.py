@@ -59,9 +59,6 @@ def create(root: str, cid: str, opts: CreateOptions) -> Created:
         raise PyruncError("--preserve-fds: must not be negative")
     listen = launching.listen_fds()
     parent.check_extra_fds(listen + opts.preserve_fds)
-    if opts.systemd_cgroup:
-        raise PyruncError("--systemd-cgroup: the systemd cgroup driver is not supported by "
-                          "this version of pyrunc (use the cgroupfs driver)")
     spec = bundle.load(opts.bundle)
     launching.check_terminal(spec.process is not None and spec.process.terminal,
                              opts.console_socket, opts.detach)
@@ -79,7 +76,8 @@ def _create(cdir: state.ContainerDir, spec: bundle.Spec, launch: Launch,
         # The id's own error comes first (its cgroup would be busy too);
         # reserve() below is the check that counts.
         raise ContainerExists(cid)
-    manager = CgroupManager.plan(spec.cgroups_path, cid, rootless=opts.rootless == "true")
+    manager = CgroupManager.for_container(spec.cgroups_path, cid, opts.rootless == "true",
+                                          opts.systemd_cgroup)
     busy = manager.processes_inside()
     if busy:
         if cdir.exists():  # a create of this id that got there first

@@ -207,3 +207,17 @@ def test_failed_start_hook_stage_leaves_nothing(pyrunc, bundle, cid):
     assert ("hooks.createRuntime[0]: error running createRuntime hook #0: /bin/false: exit "
             "status 1") in res.stderr
     assert_nothing_left(pyrunc, cid)
+
+
+@pytest.mark.skipif(os.path.isdir("/run/systemd/system"), reason="this host runs systemd")
+def test_systemd_cgroup_without_systemd(bundle, cid, tmp_path):
+    """--systemd-cgroup on a host without systemd: a clear error, nothing left
+    (pyrunc only: runc 1.1.5 reports a D-Bus connection error instead)."""
+    from helpers import Runtime, pyrunc_argv
+
+    runtime = Runtime("pyrunc", pyrunc_argv(), str(tmp_path / "root"))
+    bundle.config["linux"]["cgroupsPath"] = f"system.slice:pyrunc-test:{cid}"
+    res = runtime.run("--systemd-cgroup", "create", "--bundle", bundle.write().path, cid)
+    assert res.returncode == 1
+    assert "--systemd-cgroup: systemd is not running on this host" in res.stderr
+    assert_nothing_left(runtime, cid)

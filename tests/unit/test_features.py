@@ -39,7 +39,7 @@ def test_features_content_featuresMountOptions():
     assert "size=" not in " ".join(f["mountOptions"])  # no filesystem-specific data
     linux = f["linux"]
     assert linux["mountExtensions"]["idmap"]["enabled"] is False  # not implemented
-    assert linux["cgroup"]["systemd"] is False
+    assert linux["cgroup"]["systemd"] is True and linux["cgroup"]["systemdUser"] is False
     assert "user" in linux["namespaces"] and "time" in linux["namespaces"]
     assert "CAP_CHECKPOINT_RESTORE" in linux["capabilities"]
     assert "SCMP_ACT_NOTIFY" in linux["seccomp"]["actions"]
