@@ -10,7 +10,7 @@ import errno
 import os
 import stat
 
-from ..errors import KernelError, PyruncError
+from ..errors import ConfigError, KernelError, PyruncError
 from . import mountinfo, mountopts, paths
 from . import syscalls as sc
 
@@ -43,7 +43,12 @@ def prepare_root(root_path: str, propagation: str) -> None:
         flag = sc.MS_PRIVATE | sc.MS_REC
     sc.mount(None, "/", None, flag)
     _make_parent_private(root_path)
-    sc.mount(root_path, root_path, "bind", sc.MS_BIND | sc.MS_REC)
+    try:
+        sc.mount(root_path, root_path, "bind", sc.MS_BIND | sc.MS_REC)
+    except KernelError as err:
+        # EACCES here: in a user namespace, the container's root cannot
+        # reach the rootfs through the host's directories.
+        raise ConfigError(f"root.path: {err}") from None
 
 
 def _make_parent_private(path: str) -> None:

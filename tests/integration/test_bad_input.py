@@ -221,3 +221,18 @@ def test_systemd_cgroup_without_systemd(bundle, cid, tmp_path):
     assert res.returncode == 1
     assert "--systemd-cgroup: systemd is not running on this host" in res.stderr
     assert_nothing_left(runtime, cid)
+
+
+def test_root_unreachable_from_the_user_namespace_configRoot(runtime, bundle, cid, tmp_path):
+    """config.md#configRoot: a rootfs behind a 0700 host directory that the
+    container's root (an unprivileged host uid in its user namespace) cannot
+    walk: create fails naming root.path, and leaves nothing."""
+    from helpers import build_rootfs
+
+    hidden = tmp_path / "hidden"
+    hidden.mkdir(mode=0o700)
+    bundle.config["root"]["path"] = build_rootfs(str(hidden / "rootfs"))
+    bundle.config["linux"]["namespaces"].append({"type": "user"})
+    for key in ("uidMappings", "gidMappings"):
+        bundle.config["linux"][key] = [{"containerID": 0, "hostID": 33554433, "size": 65536}]
+    _create_fails(runtime, bundle, cid, "root.path: ", "Permission denied")
