@@ -48,8 +48,12 @@ class SystemdManager(CgroupManager):
         from .hierarchy import detect, mode
 
         if not os.path.isdir("/run/systemd/system"):
+            from ..linux import dbus
+
             raise PyruncError("--systemd-cgroup: systemd is not running on this host (no "
-                              "/run/systemd/system); use the cgroupfs driver")
+                              "/run/systemd/system), so there is no systemd manager on the "
+                              f"system bus ({dbus.system_bus_address()}); use the cgroupfs "
+                              "driver")
         if mode(detect()) != "v2":
             raise PyruncError("--systemd-cgroup: pyrunc's systemd driver needs a cgroup v2 "
                               "(unified) host; this one has cgroup v1 hierarchies")

@@ -220,6 +220,7 @@ def test_systemd_cgroup_without_systemd(bundle, cid, tmp_path):
     res = runtime.run("--systemd-cgroup", "create", "--bundle", bundle.write().path, cid)
     assert res.returncode == 1
     assert "--systemd-cgroup: systemd is not running on this host" in res.stderr
+    assert "system bus (unix:path=/run/dbus/system_bus_socket)" in res.stderr
     assert_nothing_left(runtime, cid)
 
 

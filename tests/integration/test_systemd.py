@@ -60,17 +60,26 @@ def test_scope_in_slice_with_limits_configLinuxCgroupsPath(runtime, bundle, cid)
     delete (without the flag: callers' later commands do not repeat it)
     stops the unit and leaves no cgroup."""
     _sleeping(bundle, f"system.slice:pyrunc-test:{cid}")
-    bundle.config["linux"]["resources"] = {"memory": {"limit": 64 << 20},
-                                           "pids": {"limit": 50}}
+    bundle.config["linux"]["resources"] = {
+        "memory": {"limit": 64 << 20, "reservation": 32 << 20},
+        "pids": {"limit": 50},
+        "cpu": {"shares": 512, "quota": 50000, "period": 100000, "cpus": "0"}}
     unit = f"pyrunc-test-{cid}.scope"
     runtime.run(SYSTEMD, "create", "--bundle", bundle.write().path, cid, check=True)
     pid = runtime.state(cid)["pid"]
     assert _cgroup_of(pid) == f"0::/system.slice/{unit}"
-    props = _show(unit, "Delegate", "MemoryMax", "TasksMax", "ActiveState", "Slice")
-    assert props == {"Delegate": "yes", "MemoryMax": str(64 << 20), "TasksMax": "50",
-                     "ActiveState": "active", "Slice": "system.slice"}
+    props = _show(unit, "Delegate", "MemoryMax", "MemoryLow", "TasksMax", "ActiveState",
+                  "Slice", "CPUWeight", "CPUQuotaPerSecUSec", "AllowedCPUs")
+    assert props == {"Delegate": "yes", "MemoryMax": str(64 << 20),
+                     "MemoryLow": str(32 << 20), "TasksMax": "50", "ActiveState": "active",
+                     "Slice": "system.slice", "CPUWeight": "20",
+                     "CPUQuotaPerSecUSec": "500ms", "AllowedCPUs": "0"}
     d = f"/sys/fs/cgroup/system.slice/{unit}"
-    assert _read(f"{d}/memory.max") == str(64 << 20) and _read(f"{d}/pids.max") == "50"
+    files = {name: _read(f"{d}/{name}") for name in
+             ("memory.max", "memory.low", "pids.max", "cpu.weight", "cpu.max", "cpuset.cpus")}
+    assert files == {"memory.max": str(64 << 20), "memory.low": str(32 << 20),
+                     "pids.max": "50", "cpu.weight": "20", "cpu.max": "50000 100000",
+                     "cpuset.cpus": "0"}
     runtime.run("delete", "--force", cid, check=True)
     assert _unit_gone(unit), _show(unit, "LoadState", "ActiveState")
     assert not os.path.exists(d)
