@@ -119,10 +119,8 @@ class CgroupManager:
             from .systemd_driver import SystemdManager
 
             return SystemdManager.from_unit_record(rec)
-        dirs = [CgroupDir(d["key"], d["path"], d["version"], d["mountpoint"])
-                for d in rec.get("dirs", [])]
-        return cls(dirs, list(rec.get("created", [])), rec.get("mode", "none"),
-                   rec.get("rootless", False))
+        return cls(dirs_from_record(rec), list(rec.get("created", [])),
+                   rec.get("mode", "none"), rec.get("rootless", False))
 
     def record(self) -> dict:
         out = {"manager": "cgroupfs", "mode": self.mode, "rootless": self.rootless,
@@ -266,9 +264,9 @@ class CgroupManager:
         none can fork away in between, then the freezer put back as it was
         (frozen stays frozen, except that SIGKILL needs a thaw to take
         effect). False if the cgroup is gone."""
-        d = self._procs_dir()
-        if d is None or not os.path.isdir(d.path):
+        if not self.exists():
             return False
+        d = self._procs_dir()
         before = self.state()
         can_freeze = before != ""
         if before == THAWED:
@@ -380,6 +378,12 @@ class CgroupManager:
                 time.sleep(delay)
                 delay = min(delay * 2, 0.1)
         self.created = []
+
+
+def dirs_from_record(rec: dict) -> list[CgroupDir]:
+    """The directories of a manager's record (every driver's)."""
+    return [CgroupDir(d["key"], d["path"], d["version"], d["mountpoint"])
+            for d in rec.get("dirs", [])]
 
 
 def _chain(d: CgroupDir) -> list[tuple[str, str]]:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 
 from ..errors import PyruncError
-from . import CgroupDir, CgroupManager, files
+from . import CgroupDir, CgroupManager, dirs_from_record, files
 from . import systemd as sd
 
 JOB_TIMEOUT = 30.0                 # runc waits as long for a unit's job
@@ -67,9 +67,7 @@ class SystemdManager(CgroupManager):
     @classmethod
     def from_unit_record(cls, rec: dict) -> SystemdManager:
         unit = sd.Unit(rec["slice"], rec["prefix"], rec["name"])
-        dirs = [CgroupDir(d["key"], d["path"], d["version"], d["mountpoint"])
-                for d in rec.get("dirs", [])]
-        return cls(dirs, unit, rec.get("rootless", False))
+        return cls(dirs_from_record(rec), unit, rec.get("rootless", False))
 
     def record(self) -> dict:
         out = super().record()
@@ -94,6 +92,12 @@ class SystemdManager(CgroupManager):
             self._version = sd.parse_version(str(version[0][1]))
             self._bus = bus
         return self._bus
+
+    def _systemd_version(self) -> int:
+        """The manager's version (-1 if unknown): it decides which properties
+        systemd knows."""
+        self._connection()
+        return self._version
 
     def _manager_call(self, member: str, sig: str, args: tuple) -> list:
         return self._connection().call(sd.MANAGER, sd.MANAGER_PATH, sd.MANAGER_IFACE, member,
@@ -142,8 +146,7 @@ class SystemdManager(CgroupManager):
         from ..linux import dbus
 
         name = self.unit.unit
-        self._connection()
-        props = sd.start_properties(self.unit, pid, {}, self._version)
+        props = sd.start_properties(self.unit, pid, {}, self._systemd_version())
         args = (name, "replace", props, [])
         try:
             result = self._job("StartTransientUnit", "ssa(sv)a(sa(sv))", args)
@@ -166,8 +169,7 @@ class SystemdManager(CgroupManager):
             raise PyruncError(f"--systemd-cgroup: starting unit {name}: job {result}")
 
     def apply(self, resources) -> None:
-        self._connection()
-        props, quota = sd.resource_properties(resources, self._version, [])
+        props, quota = sd.resource_properties(resources, self._systemd_version(), [])
         if props:
             from ..linux import dbus
 
@@ -186,8 +188,7 @@ class SystemdManager(CgroupManager):
         from ..linux import dbus
 
         path = self.dirs[0].path
-        if os.path.isdir(path):
-            files.signal_procs(path, 9)
+        files.signal_procs(path, 9)
         try:
             self._job("StopUnit", "ss", (self.unit.unit, "replace"))
         except dbus.DBusError as err:

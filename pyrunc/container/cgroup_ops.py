@@ -5,13 +5,8 @@ from __future__ import annotations
 import time
 
 from .. import jsonio, state
-from ..cgroups import CgroupManager
 from ..errors import ContainerNotRunning, PyruncError, StateError
-from .ops import open_container
-
-
-def _manager(record: state.Record) -> CgroupManager:
-    return CgroupManager.from_record(record.cgroup)
+from .ops import cgroup_manager, open_container
 
 
 def pause(root: str, cid: str) -> None:
@@ -21,7 +16,7 @@ def pause(root: str, cid: str) -> None:
     try:
         if cdir.status(record) not in ("running", "created"):
             raise ContainerNotRunning()
-        _manager(record).freeze()
+        cgroup_manager(record).freeze()
     finally:
         cdir.unlock()
 
@@ -32,7 +27,7 @@ def resume(root: str, cid: str) -> None:
     try:
         if cdir.status(record) != "paused":
             raise StateError("container not paused")
-        _manager(record).thaw()
+        cgroup_manager(record).thaw()
     finally:
         cdir.unlock()
 
@@ -48,7 +43,7 @@ def update(root: str, cid: str, resources_doc: dict, where: str) -> None:
     try:
         if cdir.status(record) == "stopped":
             raise StateError("cannot update a stopped container")
-        manager = _manager(record)
+        manager = cgroup_manager(record)
         manager.apply(res)
         if res.devices:
             manager.apply_devices(res.devices)
@@ -88,7 +83,7 @@ def _merge(old: dict, new: dict) -> dict:
 def pids(root: str, cid: str) -> list[int]:
     """Host pids of every process in the container's cgroup."""
     _cdir, record = open_container(root, cid)
-    return _manager(record).procs()
+    return cgroup_manager(record).procs()
 
 
 def ps_table(root: str, cid: str, ps_args: list[str]) -> str:
@@ -150,7 +145,7 @@ def _running(cdir: state.ContainerDir, record: state.Record) -> bool:
 def stats_event(cid: str, record: state.Record) -> str:
     from ..cgroups import stats
 
-    return jsonio.dumps({"type": "stats", "id": cid, "data": stats.collect(_manager(record))})
+    return jsonio.dumps({"type": "stats", "id": cid, "data": stats.collect(cgroup_manager(record))})
 
 
 def events(root: str, cid: str, interval: float, once: bool, write) -> None:
@@ -162,7 +157,7 @@ def events(root: str, cid: str, interval: float, once: bool, write) -> None:
     if once:
         write(stats_event(cid, record) + "\n")
         return
-    watcher = _manager(record).oom_events()
+    watcher = cgroup_manager(record).oom_events()
     try:
         next_stats = time.monotonic()
         while _running(cdir, record):

@@ -11,6 +11,10 @@ from .. import log, state
 from ..errors import ContainerNotExist, ContainerNotRunning, PyruncError, StateError
 from ..linux import proc
 
+TYPE_CHECKING = False  # typing costs milliseconds at start-up
+if TYPE_CHECKING:
+    from ..cgroups import CgroupManager
+
 
 def open_container(root: str, cid: str) -> tuple[state.ContainerDir, state.Record]:
     cdir = state.ContainerDir(root, cid)
@@ -163,13 +167,13 @@ def kill(root: str, cid: str, signum: int, all_processes: bool = False) -> None:
     if all_processes:
         # runc <= 1.1 and what Podman and CRI expect: every process in the
         # cgroup; a stopped container is not an error.
-        _manager(record).kill_all(signum)
+        cgroup_manager(record).kill_all(signum)
         return
     if signum == 9 and not record.private_pidns:
         # Without a pid namespace of its own the init's death takes nobody
         # with it (pid_namespaces(7)): SIGKILL goes to every process in the
         # container's cgroup, as in runc 1.2+, even after the init is gone.
-        if not _manager(record).kill_all(signum) and status == "stopped":
+        if not cgroup_manager(record).kill_all(signum) and status == "stopped":
             raise ContainerNotRunning()
         return
     if status not in ("created", "running", "paused"):
@@ -181,7 +185,8 @@ def kill(root: str, cid: str, signum: int, all_processes: bool = False) -> None:
         thaw(record)
 
 
-def _manager(record: state.Record):
+def cgroup_manager(record: state.Record) -> CgroupManager:
+    """The container's cgroup manager, of the driver its record names."""
     from ..cgroups import CgroupManager
 
     return CgroupManager.from_record(record.cgroup)
@@ -247,7 +252,7 @@ def _stop(record: state.Record, status: str) -> None:
         thaw(record)
     _kill_init(record, 9)
     if not record.private_pidns or status == "creating":
-        _manager(record).kill_all(9)
+        cgroup_manager(record).kill_all(9)
     _wait_init_gone(record)
 
 
@@ -255,7 +260,7 @@ def thaw(record: state.Record) -> None:
     """Thaw a paused container so that SIGKILL takes effect; a cgroup gone or
     without a freezer is nothing to thaw."""
     try:
-        _manager(record).thaw()
+        cgroup_manager(record).thaw()
     except (OSError, PyruncError):
         pass
 
@@ -263,7 +268,7 @@ def thaw(record: state.Record) -> None:
 def destroy(cdir: state.ContainerDir, record: state.Record) -> None:
     """runtime.md#runtimeLifecycle step 12-13: undo create, then poststop hooks
     (whose failures are warnings only)."""
-    manager = _manager(record)
+    manager = cgroup_manager(record)
     if not record.private_pidns:
         # Without a PID namespace the init's death does not take the rest along.
         manager.kill_all(9)

@@ -164,6 +164,26 @@ def task_status(sock: str, cid: str) -> str:
     return ""
 
 
+def ctr_kill_until_stopped(sock: str, cid: str, timeout: float, poll: float) -> None:
+    """SIGKILL the task and wait until containerd reports it STOPPED."""
+    assert ctr(sock, "task", "kill", "-s", "SIGKILL", cid).returncode == 0
+    deadline = time.monotonic() + timeout
+    while task_status(sock, cid) != "STOPPED":
+        assert time.monotonic() < deadline, "task did not stop"
+        time.sleep(poll)
+
+
+def ctr_remove(sock: str, cid: str, tries: int, poll: float) -> None:
+    """Kill the task, remove it (retried while the shim winds down), then
+    the container."""
+    ctr(sock, "task", "kill", "-s", "SIGKILL", cid)
+    for _ in range(tries):
+        if ctr(sock, "task", "rm", cid).returncode == 0 or not task_status(sock, cid):
+            break
+        time.sleep(poll)
+    ctr(sock, "container", "rm", cid)
+
+
 def _cid() -> str:
     return "c" + uuid.uuid4().hex[:10]
 
@@ -196,19 +216,9 @@ def test_ctr_task_exec_ps_pause_kill_delete(containerd, binary, rootfs):
         assert task_status(containerd, cid) == "PAUSED"
         assert ctr(containerd, "task", "resume", cid).returncode == 0
         assert task_status(containerd, cid) == "RUNNING"
-        assert ctr(containerd, "task", "kill", "-s", "SIGKILL", cid).returncode == 0
-        deadline = time.monotonic() + 15
-        while task_status(containerd, cid) != "STOPPED":
-            assert time.monotonic() < deadline, "task did not stop"
-            time.sleep(0.1)
+        ctr_kill_until_stopped(containerd, cid, timeout=15, poll=0.1)
     finally:
-        ctr(containerd, "task", "kill", "-s", "SIGKILL", cid)
-        for _ in range(50):
-            if ctr(containerd, "task", "rm", cid).returncode == 0 or not task_status(
-                    containerd, cid):
-                break
-            time.sleep(0.1)
-        ctr(containerd, "container", "rm", cid)
+        ctr_remove(containerd, cid, tries=50, poll=0.1)
     assert not task_status(containerd, cid)
     assert not any(os.path.exists(f"/sys/fs/cgroup/{c}/default/{cid}")
                    for c in ("pids", "memory", "unified", ""))
@@ -271,19 +281,9 @@ def test_ctr_with_systemd_cgroup(containerd, binary, rootfs):
         assert task_status(containerd, cid) == "PAUSED"
         assert ctr(containerd, "task", "resume", cid).returncode == 0
         assert task_status(containerd, cid) == "RUNNING"
-        assert ctr(containerd, "task", "kill", "-s", "SIGKILL", cid).returncode == 0
-        deadline = time.monotonic() + 30
-        while task_status(containerd, cid) != "STOPPED":
-            assert time.monotonic() < deadline, "task did not stop"
-            time.sleep(0.2)
+        ctr_kill_until_stopped(containerd, cid, timeout=30, poll=0.2)
     finally:
-        ctr(containerd, "task", "kill", "-s", "SIGKILL", cid)
-        for _ in range(100):
-            if ctr(containerd, "task", "rm", cid).returncode == 0 or not task_status(
-                    containerd, cid):
-                break
-            time.sleep(0.2)
-        ctr(containerd, "container", "rm", cid)
+        ctr_remove(containerd, cid, tries=100, poll=0.2)
     assert systemd_unit_state(unit) == "gone"
     assert not os.path.exists(f"/sys/fs/cgroup/system.slice/{unit}")
 
